@@ -1,0 +1,5 @@
+"""``python -m dispatchc``."""
+
+from .cli import main
+
+raise SystemExit(main())

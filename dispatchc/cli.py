@@ -1,0 +1,127 @@
+"""The command line: thin wrappers over the library (SPEC §6).
+
+Exit codes: 0 success, 1 problems in the input (or stale output), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from pathlib import Path
+
+from . import __version__
+from .compiler import compile_file, default_output, write_atomic
+from .errors import DispatchError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="dispatchc",
+        description="Compile routing files (*.disp) into WSGI dispatcher modules.",
+    )
+    parser.add_argument("--version", action="version", version=f"dispatchc {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    build = sub.add_parser("build", help="compile routing files into Python modules")
+    build.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    build.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="OUT",
+        help="output file (a directory when several files are given)",
+    )
+    build.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if a committed output is missing or stale",
+    )
+    build.set_defaults(func=cmd_build)
+    return parser
+
+
+def _outputs(files: list[Path], output: Path | None) -> list[Path]:
+    if output is None:
+        return [default_output(f) for f in files]
+    if len(files) == 1 and not output.is_dir():
+        return [output]
+    return [output / default_output(Path(f.name)) for f in files]
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise _Usage(f"cannot read {path}: {reason}") from None
+
+
+class _Usage(Exception):
+    pass
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    files: list[Path] = args.files
+    if args.output is not None and len(files) > 1 and args.output.exists() and not args.output.is_dir():
+        raise _Usage(f"-o {args.output} must be a directory when several files are given")
+    outputs = _outputs(files, args.output)
+    compiled: list[tuple[Path, str]] = []
+    failed = False
+    for path, out in zip(files, outputs, strict=True):
+        raw = _read(path)
+        try:
+            compiled.append((out, compile_file(path, out, raw)))
+        except DispatchError as exc:
+            print(exc.render(), file=sys.stderr)
+            failed = True
+    if failed:
+        n = len(files)
+        print(f"dispatchc: nothing written ({'an input has' if n == 1 else 'inputs have'} errors)", file=sys.stderr)
+        return 1
+    if args.check:
+        return _check(compiled)
+    for out, code in compiled:
+        write_atomic(out, code)
+        print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def _check(compiled: list[tuple[Path, str]]) -> int:
+    status = 0
+    for out, code in compiled:
+        if not out.exists():
+            print(f"{out}: missing (run: dispatchc build)", file=sys.stderr)
+            status = 1
+            continue
+        current = out.read_text(encoding="utf-8", errors="replace")
+        if current == code:
+            print(f"{out}: up to date", file=sys.stderr)
+            continue
+        status = 1
+        print(f"{out}: stale (run: dispatchc build)", file=sys.stderr)
+        diff = difflib.unified_diff(
+            current.splitlines(keepends=True),
+            code.splitlines(keepends=True),
+            fromfile=f"{out} (committed)",
+            tofile=f"{out} (built)",
+        )
+        sys.stdout.writelines(diff)
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except _Usage as exc:
+        print(f"dispatchc: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,89 @@
+"""Wire the stages together: bytes -> Source -> Tree -> IR -> Python source.
+
+Also where outputs are written: atomically, and only when every input of a
+run compiled (SPEC §6).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .codegen import generate
+from .diagnostics import Diagnostic, sort_key
+from .errors import DispatchError
+from .ir import RouteTable
+from .lower import lower
+from .parser import decode, parse
+from .source import Source
+
+
+@dataclass
+class Result:
+    """The outcome of reading one routing file."""
+
+    source: Source
+    table: RouteTable | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.table is not None and not any(d.is_error for d in self.diagnostics)
+
+
+def analyse(path: str, raw: bytes) -> Result:
+    """Parse and lower one file, collecting every diagnostic."""
+    try:
+        source = decode(path, raw)
+        tree = parse(source)
+    except DispatchError as exc:
+        return Result(exc.source, None, exc.diagnostics)
+    table, diagnostics = lower(tree)
+    return Result(source, table, sorted(diagnostics, key=sort_key))
+
+
+def load_table(path: str, raw: bytes) -> RouteTable:
+    """The IR of a file, or DispatchError with all its errors."""
+    result = analyse(path, raw)
+    if not result.ok:
+        raise DispatchError(result.source, [d for d in result.diagnostics if d.is_error])
+    assert result.table is not None
+    return result.table
+
+
+def default_output(path: Path) -> Path:
+    return path.with_suffix(".py")
+
+
+def source_name(source_path: Path, output: Path) -> str:
+    """The source's path relative to the output's directory, with '/'."""
+    rel = os.path.relpath(os.path.abspath(source_path), os.path.abspath(output.parent))
+    return rel.replace(os.sep, "/")
+
+
+def compile_file(path: Path, output: Path, raw: bytes | None = None) -> str:
+    """Compile one routing file for ``output``; raise DispatchError on errors."""
+    data = path.read_bytes() if raw is None else raw
+    table = load_table(str(path), data)
+    source = decode(str(path), data)
+    return generate(table, source, source_name(path, output))
+
+
+def write_atomic(output: Path, text: str) -> None:
+    """Write through a temporary file in the same directory, then rename."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        if output.exists():
+            os.chmod(tmp, output.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, output)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

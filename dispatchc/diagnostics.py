@@ -1,0 +1,138 @@
+"""Diagnostics: what a check found, where, and how to show it.
+
+Every code that the compiler or the linter can emit is listed in ``CODES``
+and documented in ``docs/diagnostics.md`` (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .source import Source, Span
+
+ERROR = "error"
+WARNING = "warning"
+
+#: code -> (severity, short name). Codes are stable: never renumber one.
+CODES: dict[str, tuple[str, str]] = {
+    "E001": (ERROR, "syntax-error"),
+    "E002": (ERROR, "invalid-encoding"),
+    "E003": (ERROR, "invalid-string"),
+    "E101": (ERROR, "undefined-name"),
+    "E102": (ERROR, "duplicate-name"),
+    "E103": (ERROR, "duplicate-route"),
+    "E104": (ERROR, "duplicate-host"),
+    "E105": (ERROR, "ambiguous-host"),
+    "E106": (ERROR, "duplicate-default"),
+    "E107": (ERROR, "use-of-use"),
+    "E108": (ERROR, "reserved-name"),
+    "E201": (ERROR, "invalid-host-pattern"),
+    "E202": (ERROR, "invalid-path-pattern"),
+    "E301": (ERROR, "invalid-module"),
+    "E302": (ERROR, "invalid-attribute"),
+    "E303": (ERROR, "unknown-capture"),
+    "E304": (ERROR, "duplicate-capture"),
+    "E305": (ERROR, "invalid-status"),
+    "E306": (ERROR, "invalid-redirect-code"),
+    "E307": (ERROR, "invalid-redirect-url"),
+    "E308": (ERROR, "misplaced-option"),
+    "E309": (ERROR, "invalid-option"),
+    "E310": (ERROR, "invalid-argument"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    code: str
+    message: str
+    span: Span
+    help: str | None = None
+
+    @property
+    def severity(self) -> str:
+        return CODES[self.code][0]
+
+    @property
+    def name(self) -> str:
+        return CODES[self.code][1]
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+
+def sort_key(diagnostic: Diagnostic) -> tuple[int, int, str]:
+    return (diagnostic.span.line, diagnostic.span.column, diagnostic.code)
+
+
+def render_text(source: Source, diagnostic: Diagnostic) -> str:
+    """``path:line:col: error[E103]: message``, the source line and a caret."""
+    span = diagnostic.span
+    head = (
+        f"{source.path}:{span.line}:{span.column}: "
+        f"{diagnostic.severity}[{diagnostic.code}]: {diagnostic.message}"
+    )
+    line = source.line_text(span.line)
+    gutter = str(span.line)
+    pad = " " * len(gutter)
+    # Tabs keep their width in the excerpt so the caret lines up.
+    prefix = "".join(c if c == "\t" else " " for c in line[: span.column - 1])
+    width = (span.end_column - span.column) if span.end_line == span.line else 1
+    width = max(1, min(width, max(1, len(line) - span.column + 1)))
+    out = [
+        head,
+        f"{pad} |",
+        f"{gutter} | {_printable(line)}",
+        f"{pad} | {prefix}{'^' * width}",
+    ]
+    if diagnostic.help:
+        out.append(f"{pad} = help: {diagnostic.help}")
+    return "\n".join(out)
+
+
+def _printable(line: str) -> str:
+    """Show control characters visibly so a terminal never acts on them."""
+    return "".join(c if c.isprintable() or c == "\t" else "\ufffd" for c in line)
+
+
+def render_json(items: Iterable[tuple[Source, Diagnostic]]) -> str:
+    rows = [
+        {
+            "file": source.path,
+            "line": d.span.line,
+            "column": d.span.column,
+            "end_line": d.span.end_line,
+            "end_column": d.span.end_column,
+            "code": d.code,
+            "name": d.name,
+            "severity": d.severity,
+            "message": d.message,
+            "help": d.help,
+        }
+        for source, d in items
+    ]
+    return json.dumps(rows, indent=2, ensure_ascii=False)
+
+
+def _github_escape(text: str, *, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def render_github(source: Source, d: Diagnostic) -> str:
+    kind = "error" if d.is_error else "warning"
+    props = ",".join(
+        [
+            f"file={_github_escape(source.path, prop=True)}",
+            f"line={d.span.line}",
+            f"col={d.span.column}",
+            f"endLine={d.span.end_line}",
+            f"endColumn={d.span.end_column}",
+            f"title={d.code}",
+        ]
+    )
+    return f"::{kind} {props}::{_github_escape(d.message)}"

@@ -1,0 +1,213 @@
+"""The routing table as data: frozen dataclasses, each with a source span.
+
+Spans are ``compare=False`` so two tables that say the same thing are equal
+whatever their layout (``fmt`` relies on that). Precedence is data too:
+``HostPattern.weight`` and ``PathPattern.weight`` sort most specific first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .source import Span
+
+DEFAULT_CACHE = 1024
+
+
+def _span() -> Span:
+    return field(compare=False, repr=False, default=Span(0, 0, 0, 0))  # type: ignore[return-value]
+
+
+# -- targets ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """A factory argument: a capture name, or a str/int constant."""
+
+    kind: str  # "capture" | "str" | "int"
+    value: str | int
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class AppTarget:
+    """``pkg.module:attr``: a WSGI application object."""
+
+    module: str
+    attr: str
+    lazy: bool = False
+    span: Span = _span()
+
+    @property
+    def ref(self) -> str:
+        return f"{self.module}:{self.attr}"
+
+
+@dataclass(frozen=True, slots=True)
+class FactoryTarget:
+    """``pkg.module:factory(args)``: called per distinct argument tuple."""
+
+    module: str
+    attr: str
+    args: tuple[Arg, ...]
+    cache: int = DEFAULT_CACHE
+    lazy: bool = False
+    span: Span = _span()
+
+    @property
+    def ref(self) -> str:
+        return f"{self.module}:{self.attr}"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusTarget:
+    """``status CODE``: a plain-text response."""
+
+    code: int
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class UrlPart:
+    """A piece of a redirect URL: literal text, a capture, or the rest of the path."""
+
+    kind: str  # "text" | "capture" | "path"
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectTarget:
+    """``redirect CODE "URL"``."""
+
+    code: int
+    url: str
+    parts: tuple[UrlPart, ...]
+    span: Span = _span()
+
+
+Target = AppTarget | FactoryTarget | StatusTarget | RedirectTarget
+
+
+# -- patterns --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One path segment: a literal (PATH_INFO form, latin-1) or a capture."""
+
+    literal: str | None = None
+    capture: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PathPattern:
+    text: str  # as written, e.g. "/orgs/{org}"
+    segments: tuple[Segment, ...]
+    span: Span = _span()
+
+    @property
+    def weight(self) -> tuple[int, tuple[int, ...]]:
+        """Sort key: more segments first, then literal before capture."""
+        kinds = tuple(0 if s.literal is not None else 1 for s in self.segments)
+        return (-len(self.segments), kinds)
+
+    @property
+    def shape(self) -> tuple[str | None, ...]:
+        """Equal shapes match exactly the same paths (capture names aside)."""
+        return tuple(s.literal for s in self.segments)
+
+    @property
+    def captures(self) -> tuple[str, ...]:
+        return tuple(s.capture for s in self.segments if s.capture is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class HostPattern:
+    """A host pattern in ASCII (IDNA) form.
+
+    ``kind`` is "exact", "capture" (one or more leading ``{name}`` labels) or
+    "wildcard" (a leading ``*``); ``suffix`` holds the literal labels.
+    """
+
+    text: str  # normalised ASCII form, e.g. "{sub}.example.com:8080"
+    kind: str
+    captures: tuple[str, ...]
+    suffix: tuple[str, ...]
+    port: int | None = None
+    span: Span = _span()
+
+    @property
+    def host(self) -> str:
+        return ".".join(self.suffix)
+
+    @property
+    def weight(self) -> tuple[int, ...]:
+        """Sort key, most specific first (SPEC §2)."""
+        no_port = 0 if self.port is not None else 1
+        if self.kind == "exact":
+            return (0, 0, 0, 0, no_port)
+        wildcard = 1 if self.kind == "wildcard" else 0
+        return (1, -len(self.suffix), wildcard, -len(self.captures), no_port)
+
+    @property
+    def overlap_key(self) -> tuple[object, ...]:
+        """Patterns with equal keys are equal in precedence and match the same hosts."""
+        return (self.kind, len(self.captures), self.suffix, self.port)
+
+
+# -- the table -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    path: PathPattern
+    target: Target
+    use: str | None = None  # the `use` name it was written with, if any
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A host block (``patterns`` non-empty) or the default block (empty)."""
+
+    patterns: tuple[HostPattern, ...]
+    routes: tuple[Route, ...]
+    span: Span = _span()
+
+    @property
+    def is_default(self) -> bool:
+        return not self.patterns
+
+    @property
+    def label(self) -> str:
+        return "default" if self.is_default else ", ".join(p.text for p in self.patterns)
+
+    def ordered_routes(self) -> tuple[Route, ...]:
+        return tuple(sorted(self.routes, key=lambda r: r.path.weight))
+
+
+@dataclass(frozen=True, slots=True)
+class Use:
+    name: str
+    target: Target
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class RouteTable:
+    uses: tuple[Use, ...]
+    blocks: tuple[Block, ...]  # host blocks, in file order
+    default: Block | None
+
+    @property
+    def has_hosts(self) -> bool:
+        return bool(self.blocks)
+
+    def all_blocks(self) -> tuple[Block, ...]:
+        return self.blocks + ((self.default,) if self.default is not None else ())
+
+    def host_patterns(self) -> list[tuple[HostPattern, Block]]:
+        """Every host pattern with its block, most specific first."""
+        pairs = [(p, b) for b in self.blocks for p in b.patterns]
+        return sorted(pairs, key=lambda pb: pb[0].weight)

@@ -1,0 +1,439 @@
+"""Parse tree -> IR (``RouteTable``), with every semantic error found.
+
+``lower`` never stops at the first problem: it returns the table it could
+build and all diagnostics, so ``lint`` reports everything in one run. A
+table that comes with an error diagnostic must not be compiled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from lark import Token, Tree
+
+from .diagnostics import Diagnostic
+from .ir import (
+    DEFAULT_CACHE,
+    AppTarget,
+    Arg,
+    Block,
+    FactoryTarget,
+    HostPattern,
+    PathPattern,
+    RedirectTarget,
+    Route,
+    RouteTable,
+    StatusTarget,
+    Target,
+    Use,
+)
+from .patterns import PatternError, is_dotted, parse_host, parse_path, parse_url
+from .source import Span
+
+RESERVED = frozenset({"status", "redirect"})
+REDIRECT_CODES = (301, 302, 303, 307, 308)
+
+
+def span_of(node: Tree | Token) -> Span:
+    if isinstance(node, Token):
+        return Span(node.line, node.column, node.end_line, node.end_column)
+    meta = node.meta
+    return Span(meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+@dataclass
+class _Options:
+    cache: int | None = None
+    lazy: bool | None = None
+    cache_span: Span | None = None
+    lazy_span: Span | None = None
+
+
+@dataclass
+class _Lowerer:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    uses: dict[str, Use] = field(default_factory=dict)
+    use_options: dict[str, _Options] = field(default_factory=dict)
+    used: set[str] = field(default_factory=set)
+
+    def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(code, message, span, help))
+
+    # -- literals ----------------------------------------------------------
+
+    def string(self, token: Token) -> str | None:
+        body = str(token)[1:-1]
+        out: list[str] = []
+        i = 0
+        while i < len(body):
+            c = body[i]
+            if c == "\\":
+                nxt = body[i + 1 : i + 2]
+                if nxt not in ('"', "\\"):
+                    self.error(
+                        "E003",
+                        f"invalid escape '\\{nxt}' in string",
+                        span_of(token).shifted(i + 1, 2),
+                        help='the only escapes are \\" and \\\\',
+                    )
+                    return None
+                out.append(nxt)
+                i += 2
+            else:
+                out.append(c)
+                i += 1
+        return "".join(out)
+
+    # -- targets -----------------------------------------------------------
+
+    def import_ref(self, token: Token) -> tuple[str, str] | None:
+        module, _, attr = str(token).partition(":")
+        span = span_of(token)
+        ok = True
+        if not is_dotted(module):
+            self.error(
+                "E301",
+                f"invalid module name '{module}'",
+                span.shifted(0, len(module)),
+                help="a module is a dotted path of Python identifiers: pkg.module",
+            )
+            ok = False
+        if not is_dotted(attr):
+            self.error(
+                "E302",
+                f"invalid attribute name '{attr}'",
+                span.shifted(len(module) + 1, len(attr)),
+                help="an attribute is a dotted path of Python identifiers: app or obj.wsgi_app",
+            )
+            ok = False
+        return (module, attr) if ok else None
+
+    def target(self, node: Tree) -> Target | str | None:
+        """A Target, a use name (str) to resolve later, or None after an error."""
+        kind = node.data
+        span = span_of(node)
+        if kind == "name_target":
+            return str(node.children[0])
+        if kind == "status_target":
+            code = int(node.children[0])
+            if not 200 <= code <= 599:
+                self.error(
+                    "E305",
+                    f"status code {code} is not between 200 and 599",
+                    span_of(node.children[0]),
+                )
+                return None
+            return StatusTarget(code, span=span)
+        if kind == "redirect_target":
+            code_tok, url_tok = node.children
+            code = int(code_tok)
+            url = self.string(url_tok)
+            ok = True
+            if code not in REDIRECT_CODES:
+                self.error(
+                    "E306",
+                    f"redirect code {code} is not one of 301, 302, 303, 307, 308",
+                    span_of(code_tok),
+                )
+                ok = False
+            if url is None:
+                return None
+            try:
+                parts = parse_url(url)
+            except PatternError as exc:
+                # +1 for the opening quote; escapes may shift this slightly.
+                self.error(
+                    "E307",
+                    exc.message,
+                    span_of(url_tok).shifted(exc.offset + 1, exc.width),
+                    exc.help,
+                )
+                return None
+            return RedirectTarget(code, url, parts, span=span) if ok else None
+        ref = self.import_ref(node.children[0])
+        if kind == "import_target":
+            return AppTarget(*ref, span=span) if ref else None
+        args: list[Arg] = []
+        ok = ref is not None
+        for child in node.children[1:]:
+            if child is None:
+                continue
+            if child.data == "capture_arg":
+                args.append(Arg("capture", str(child.children[0]), span_of(child)))
+            elif child.data == "int_arg":
+                args.append(Arg("int", int(child.children[0]), span_of(child)))
+            else:
+                value = self.string(child.children[0])
+                if value is None:
+                    ok = False
+                else:
+                    args.append(Arg("str", value, span_of(child)))
+        if not ok:
+            return None
+        return FactoryTarget(ref[0], ref[1], tuple(args), span=span)
+
+    def options(self, nodes: list[Tree]) -> _Options:
+        opts = _Options()
+        for node in nodes:
+            span = span_of(node)
+            if node.data == "cache_option":
+                if opts.cache_span is not None:
+                    self.error("E309", "'cache' is given twice", span)
+                    continue
+                size = int(node.children[0])
+                if size < 0:
+                    self.error("E309", f"cache size {size} is negative", span_of(node.children[0]))
+                    continue
+                opts.cache, opts.cache_span = size, span
+            else:
+                if opts.lazy_span is not None:
+                    self.error("E309", "'lazy' is given twice", span)
+                    continue
+                opts.lazy, opts.lazy_span = True, span
+        return opts
+
+    def apply(self, target: Target, opts: _Options) -> Target:
+        """Apply options to a target; report those that do not apply."""
+        if opts.cache is not None:
+            if isinstance(target, FactoryTarget):
+                target = replace(target, cache=opts.cache)
+            else:
+                self.error(
+                    "E308",
+                    "'cache' applies only to a factory target",
+                    opts.cache_span,
+                    help="a factory is written module:function(args)",
+                )
+        if opts.lazy is not None:
+            if isinstance(target, AppTarget | FactoryTarget):
+                target = replace(target, lazy=opts.lazy)
+            else:
+                self.error(
+                    "E308", "'lazy' applies only to an application or a factory", opts.lazy_span
+                )
+        return target
+
+    # -- statements --------------------------------------------------------
+
+    def use(self, node: Tree) -> None:
+        name_tok, target_node, *option_nodes = node.children
+        name = str(name_tok)
+        span = span_of(name_tok)
+        if name in RESERVED:
+            self.error("E108", f"'{name}' is a keyword and cannot name a target", span)
+            return
+        target = self.target(target_node)
+        opts = self.options(option_nodes)
+        if isinstance(target, str):
+            self.error(
+                "E107",
+                f"'use {name}' names another name ('{target}'), not a target",
+                span_of(target_node),
+                help=f"write the target of '{target}' here, or use '{target}' directly",
+            )
+            return
+        if name in self.uses:
+            first = self.uses[name].span
+            self.error(
+                "E102",
+                f"'{name}' is already defined at {first.line}:{first.column}",
+                span,
+            )
+            return
+        if target is None:
+            # Keep the name defined so routes using it don't add E101 noise.
+            self.uses[name] = Use(name, StatusTarget(500), span=span)
+            self.use_options[name] = _Options()
+            return
+        self.uses[name] = Use(name, self.apply(target, opts), span=span)
+
+    def route(self, node: Tree, host_patterns: tuple[HostPattern, ...]) -> Route | None:
+        path_tok, target_node, *option_nodes = node.children
+        span = span_of(node)
+        path = self.path(path_tok)
+        raw = self.target(target_node)
+        opts = self.options(option_nodes)
+        use_name = None
+        if isinstance(raw, str):
+            use_name = raw
+            known = self.uses.get(raw)
+            if known is None:
+                self.error("E101", f"undefined name '{raw}'", span_of(target_node), self._suggest(raw))
+                return None
+            self.used.add(raw)
+            target = known.target
+        else:
+            target = raw
+        if target is None or path is None:
+            return None
+        target = self.apply(target, opts)
+        if not self.captures_ok(path, target, host_patterns, span_of(target_node), span_of(path_tok)):
+            return None
+        return Route(path, target, use_name, span=span)
+
+    def _suggest(self, name: str) -> str | None:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(self.uses), n=1)
+        if close:
+            return f"did you mean '{close[0]}'?"
+        return "define it with: use NAME = module:attr"
+
+    def path(self, token: Token) -> PathPattern | None:
+        try:
+            return replace(parse_path(str(token)), span=span_of(token))
+        except PatternError as exc:
+            self.error("E202", exc.message, span_of(token).shifted(exc.offset, exc.width), exc.help)
+            return None
+
+    def captures_ok(
+        self,
+        path: PathPattern,
+        target: Target,
+        host_patterns: tuple[HostPattern, ...],
+        target_span: Span,
+        path_span: Span,
+    ) -> bool:
+        ok = True
+        host_any = {c for p in host_patterns for c in p.captures}
+        for name in path.captures:
+            if name in host_any:
+                at = path.text.find("{" + name + "}")
+                self.error(
+                    "E304",
+                    f"capture '{name}' is captured by the host pattern and by the path",
+                    path_span.shifted(at, len(name) + 2),
+                    help="rename one of the two captures",
+                )
+                ok = False
+        if host_patterns:
+            host_all = set.intersection(*(set(p.captures) for p in host_patterns))
+        else:
+            host_all = set()
+        available = host_all | set(path.captures)
+        needed: list[tuple[str, Span]] = []
+        if isinstance(target, FactoryTarget):
+            needed = [(a.value, a.span) for a in target.args if a.kind == "capture"]
+        elif isinstance(target, RedirectTarget):
+            needed = [(p.value, target.span) for p in target.parts if p.kind == "capture"]
+        for name, span in needed:
+            if name not in available:
+                where = " by every host pattern" if name in host_any else ""
+                self.error(
+                    "E303",
+                    f"'{name}' is not a capture of this route{where}",
+                    span if span.line else target_span,
+                    help=_capture_help(path, host_patterns),
+                )
+                ok = False
+        return ok
+
+    def host_pattern(self, node: Tree) -> HostPattern | None:
+        token = node.children[0]
+        try:
+            return replace(parse_host(str(token)), span=span_of(token))
+        except PatternError as exc:
+            self.error("E201", exc.message, span_of(token).shifted(exc.offset, exc.width), exc.help)
+            return None
+
+    def block(self, block_node: Tree, patterns: tuple[HostPattern, ...]) -> list[Route]:
+        return [r for r in (self.route(n, patterns) for n in block_node.children if n is not None) if r]
+
+
+def _capture_help(path: PathPattern, hosts: tuple[HostPattern, ...]) -> str:
+    names = sorted(set(path.captures) | {c for p in hosts for c in p.captures})
+    if names:
+        return "captures here: " + ", ".join(names)
+    return "capture it in the path (/{name}) or the host ({name}.example.com)"
+
+
+def lower(tree: Tree) -> tuple[RouteTable, list[Diagnostic]]:
+    lw = _Lowerer()
+    statements = [c for c in tree.children if isinstance(c, Tree)]
+    # `use` first: a name may be used before the line that defines it.
+    for node in statements:
+        if node.data == "use_stmt":
+            lw.use(node)
+
+    blocks: list[Block] = []
+    default_routes: list[Route] = []
+    default_span: Span | None = None
+    default_node_span: Span | None = None
+    for node in statements:
+        if node.data == "host_block":
+            *pattern_nodes, block_node = node.children
+            patterns = tuple(p for p in (lw.host_pattern(n) for n in pattern_nodes) if p)
+            routes = lw.block(block_node, patterns)
+            if patterns:
+                blocks.append(Block(patterns, tuple(routes), span=span_of(node)))
+        elif node.data == "default_block":
+            span = span_of(node)
+            if default_node_span is not None:
+                first = default_node_span
+                lw.error(
+                    "E106",
+                    f"a second default block (the first is at {first.line}:{first.column})",
+                    Span.point(span.line, span.column, len("default")),
+                    help="merge the two default blocks",
+                )
+            else:
+                default_node_span = span
+            default_routes.extend(lw.block(node.children[0], ()))
+            default_span = default_span or span
+        elif node.data == "route":
+            route = lw.route(node, ())
+            if route:
+                default_routes.append(route)
+            default_span = default_span or span_of(node)
+
+    default = None
+    if default_span is not None:
+        default = Block((), tuple(default_routes), span=default_span)
+    table = RouteTable(tuple(lw.uses.values()), tuple(blocks), default)
+    _check_routes(lw, table)
+    _check_hosts(lw, table)
+    return table, lw.diagnostics
+
+
+def _check_routes(lw: _Lowerer, table: RouteTable) -> None:
+    for block in table.all_blocks():
+        seen: dict[tuple[str | None, ...], Route] = {}
+        for route in sorted(block.routes, key=lambda r: (r.span.line, r.span.column)):
+            first = seen.setdefault(route.path.shape, route)
+            if first is route:
+                continue
+            where = "the default block" if block.is_default else f"host {block.patterns[0].text}"
+            same = "" if first.path.text == route.path.text else f' (same as "{first.path.text}")'
+            lw.error(
+                "E103",
+                f'duplicate route "{route.path.text}"{same} in {where}',
+                route.path.span,
+                help=f"the first is at {first.span.line}:{first.span.column}",
+            )
+
+
+def _check_hosts(lw: _Lowerer, table: RouteTable) -> None:
+    seen: dict[tuple[object, ...], HostPattern] = {}
+    patterns = [p for b in table.blocks for p in b.patterns]
+    for pattern in sorted(patterns, key=lambda p: (p.span.line, p.span.column)):
+        first = seen.setdefault(pattern.overlap_key, pattern)
+        if first is pattern:
+            continue
+        at = f"{first.span.line}:{first.span.column}"
+        if first.text == pattern.text:
+            lw.error(
+                "E104",
+                f"host pattern '{pattern.text}' is already used at {at}",
+                pattern.span,
+                help="a host pattern may appear in one block only",
+            )
+        else:
+            lw.error(
+                "E105",
+                f"host pattern '{pattern.text}' is ambiguous with '{first.text}' at {at}",
+                pattern.span,
+                help="they match the same hosts with the same precedence",
+            )
+
+
+__all__ = ["lower", "span_of", "DEFAULT_CACHE"]

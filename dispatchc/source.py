@@ -1,0 +1,45 @@
+"""Source text and positions inside it."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A range in a source file: 1-based lines and columns, end exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @classmethod
+    def point(cls, line: int, column: int, width: int = 1) -> Span:
+        return cls(line, column, line, column + max(width, 1))
+
+    def shifted(self, offset: int, width: int) -> Span:
+        """A sub-span starting ``offset`` characters into this one (same line)."""
+        col = self.column + offset
+        return Span(self.line, col, self.line, col + max(width, 1))
+
+
+@dataclass(frozen=True)
+class Source:
+    """A routing file: its display path and its decoded text."""
+
+    path: str
+    text: str
+    raw: bytes = field(default=b"", repr=False, compare=False)
+
+    @property
+    def sha256(self) -> str:
+        data = self.raw if self.raw else self.text.encode("utf-8")
+        return hashlib.sha256(data).hexdigest()
+
+    def line_text(self, line: int) -> str:
+        lines = self.text.split("\n")
+        if 1 <= line <= len(lines):
+            return lines[line - 1].rstrip("\r")
+        return ""
