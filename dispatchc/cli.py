@@ -70,7 +70,12 @@ class _Usage(Exception):
 
 def cmd_build(args: argparse.Namespace) -> int:
     files: list[Path] = args.files
-    if args.output is not None and len(files) > 1 and args.output.exists() and not args.output.is_dir():
+    if (
+        args.output is not None
+        and len(files) > 1
+        and args.output.exists()
+        and not args.output.is_dir()
+    ):
         raise _Usage(f"-o {args.output} must be a directory when several files are given")
     outputs = _outputs(files, args.output)
     compiled: list[tuple[Path, str]] = []
@@ -84,7 +89,10 @@ def cmd_build(args: argparse.Namespace) -> int:
             failed = True
     if failed:
         n = len(files)
-        print(f"dispatchc: nothing written ({'an input has' if n == 1 else 'inputs have'} errors)", file=sys.stderr)
+        print(
+            f"dispatchc: nothing written ({'an input has' if n == 1 else 'inputs have'} errors)",
+            file=sys.stderr,
+        )
         return 1
     if args.check:
         return _check(compiled)

@@ -12,23 +12,25 @@ from __future__ import annotations
 
 import http
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import jinja2
 
 from . import __version__
+from .diagnostics import Diagnostic
+from .errors import DispatchError
 from .ir import (
     AppTarget,
     Block,
     FactoryTarget,
-    HostPattern,
     RedirectTarget,
     Route,
     RouteTable,
     StatusTarget,
 )
-from .source import Source
+from .source import Source, Span
+from .tables import State, TableTooLarge, path_states
 
 _SAFE_TYPES = (str, int, bool, type(None))
 
@@ -69,31 +71,20 @@ def status_line(code: int) -> str:
     return f"{code} {phrase}"
 
 
-# -- path tables -----------------------------------------------------------
-
-
-@dataclass(eq=False)
-class _Node:
-    """A trie node: one path segment deeper than its parent."""
-
-    children: dict[str, _Node] = field(default_factory=dict)
-    capture: _Node | None = None
-    route: str | None = None  # compiler name of the route ending here
-    weight: Any = None
-
-
-def _trie(routes: list[tuple[Route, str]]) -> _Node:
-    root = _Node()
-    for route, name in routes:
-        node = root
-        for seg in route.path.segments:
-            if seg.literal is not None:
-                node = node.children.setdefault(seg.literal, _Node())
-            else:
-                node.capture = node.capture or _Node()
-                node = node.capture
-        node.route, node.weight = name, route.path.weight
-    return root
+def _states(block: Block, routes: list[Route], source: Source) -> list[State]:
+    try:
+        return path_states(routes)
+    except TableTooLarge as exc:
+        span = block.span
+        diag = Diagnostic(
+            "E203",
+            f"the routes of {'the default block' if block.is_default else 'host ' + block.label} "
+            f"cannot be compiled: {exc}",
+            Span.point(span.line, span.column, len("default" if block.is_default else "host")),
+            help="captures mixed with literals at many depths multiply the states; "
+            "split the block or use fewer capture levels",
+        )
+        raise DispatchError(source, [diag]) from None
 
 
 @dataclass
@@ -102,36 +93,6 @@ class _State:
     children: str
     other: str
     chain: str
-
-
-def _determinise(root: _Node, prefix: str) -> tuple[list[_State], str]:
-    """Subset construction over the trie, kept as a tree (no state merging).
-
-    A state is the set of trie nodes a path prefix can reach. Its chain is the
-    routes ending at those nodes (most specific first) followed by its parent's
-    chain, which is exactly the order of SPEC §3 for a path ending there.
-    """
-    states: list[_State] = []
-    counter = iter(range(1 << 62))
-
-    def build(nodes: list[_Node], parent_chain: tuple[str, ...]) -> str:
-        own = sorted((n for n in nodes if n.route), key=lambda n: n.weight)
-        chain = tuple(n.route for n in own) + parent_chain  # type: ignore[misc]
-        name = f"{prefix}_{next(counter)}"
-        captures = [n.capture for n in nodes if n.capture is not None]
-        keys = sorted({k for n in nodes for k in n.children})
-        children = {}
-        for key in keys:
-            nxt = [n.children[key] for n in nodes if key in n.children]
-            children[key] = build(nxt + captures, chain)
-        other = build(captures, chain) if captures else "None"
-        body = ", ".join(f"{pyrepr(k)}: {v}" for k, v in children.items())
-        chain_src = pyrepr_names(chain)
-        states.append(_State(name, "{" + body + "}", other, chain_src))
-        return name
-
-    root_name = build([root], ())
-    return states, root_name
 
 
 # -- the context -----------------------------------------------------------
@@ -187,7 +148,9 @@ def build_context(table: RouteTable, source: Source, source_name: str) -> dict[s
             "name": name,
             "path": route.path.text,
             "depth": len(route.path.segments),
-            "comment": _comment(f"{_where(source, route.span)}  {route.path.text} -> {_target_text(route)}"),
+            "comment": _comment(
+                f"{_where(source, route.span)}  {route.path.text} -> {_target_text(route)}"
+            ),
             "bind": name.replace("_route_", "_bind_"),
             "key": name.replace("_route_", "_key_"),
             "bind_body": None,
@@ -221,7 +184,10 @@ def build_context(table: RouteTable, source: Source, source_name: str) -> dict[s
             entry["size"] = target.cache
         elif isinstance(target, StatusTarget):
             if target.code not in statuses:
-                statuses[target.code] = {"name": f"_dc_status_{target.code}", "text": status_line(target.code)}
+                statuses[target.code] = {
+                    "name": f"_dc_status_{target.code}",
+                    "text": status_line(target.code),
+                }
             entry["target"] = statuses[target.code]["name"]
         else:
             assert isinstance(target, RedirectTarget)
@@ -234,8 +200,18 @@ def build_context(table: RouteTable, source: Source, source_name: str) -> dict[s
     blocks_ctx: list[dict[str, Any]] = []
     block_roots: dict[int, tuple[str, int]] = {}
     for index, block in enumerate(table.all_blocks(), start=1):
-        named = [(r, route_entry(r, block)) for r in block.ordered_routes()]
-        states, root = _determinise(_trie(named), f"_dc_state_{index}")
+        routes = list(block.ordered_routes())
+        route_names = [route_entry(r, block) for r in routes]
+        states = [
+            _State(
+                f"_dc_state_{index}_{s.index}",
+                "{" + ", ".join(f"{pyrepr(k)}: _dc_state_{index}_{c}" for k, c in s.children) + "}",
+                "None" if s.other is None else f"_dc_state_{index}_{s.other}",
+                pyrepr_names(tuple(route_names[r] for r in s.chain)) if s.chain else "()",
+            )
+            for s in _states(block, routes, source)
+        ]
+        root = states[-1].name
         depth = max((len(r.path.segments) for r in block.routes), default=0)
         block_roots[id(block)] = (root, depth + 1)
         blocks_ctx.append(

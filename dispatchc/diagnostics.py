@@ -30,6 +30,7 @@ CODES: dict[str, tuple[str, str]] = {
     "E108": (ERROR, "reserved-name"),
     "E201": (ERROR, "invalid-host-pattern"),
     "E202": (ERROR, "invalid-path-pattern"),
+    "E203": (ERROR, "path-table-too-large"),
     "E301": (ERROR, "invalid-module"),
     "E302": (ERROR, "invalid-attribute"),
     "E303": (ERROR, "unknown-capture"),

@@ -258,7 +258,9 @@ class _Lowerer:
             use_name = raw
             known = self.uses.get(raw)
             if known is None:
-                self.error("E101", f"undefined name '{raw}'", span_of(target_node), self._suggest(raw))
+                self.error(
+                    "E101", f"undefined name '{raw}'", span_of(target_node), self._suggest(raw)
+                )
                 return None
             self.used.add(raw)
             target = known.target
@@ -267,7 +269,9 @@ class _Lowerer:
         if target is None or path is None:
             return None
         target = self.apply(target, opts)
-        if not self.captures_ok(path, target, host_patterns, span_of(target_node), span_of(path_tok)):
+        if not self.captures_ok(
+            path, target, host_patterns, span_of(target_node), span_of(path_tok)
+        ):
             return None
         return Route(path, target, use_name, span=span)
 
@@ -337,7 +341,9 @@ class _Lowerer:
             return None
 
     def block(self, block_node: Tree, patterns: tuple[HostPattern, ...]) -> list[Route]:
-        return [r for r in (self.route(n, patterns) for n in block_node.children if n is not None) if r]
+        return [
+            r for r in (self.route(n, patterns) for n in block_node.children if n is not None) if r
+        ]
 
 
 def _capture_help(path: PathPattern, hosts: tuple[HostPattern, ...]) -> str:

@@ -138,7 +138,9 @@ class Candidate:
     def args(self) -> tuple[Any, ...]:
         target = self.route.target
         assert isinstance(target, FactoryTarget)
-        return tuple(self.captures[a.value] if a.kind == "capture" else a.value for a in target.args)
+        return tuple(
+            self.captures[a.value] if a.kind == "capture" else a.value for a in target.args
+        )
 
 
 def path_candidates(choice: BlockChoice, environ: Mapping[str, Any]) -> list[Candidate]:
@@ -206,7 +208,9 @@ def dispatch(
     candidates = path_candidates(choice, environ)
     tried = []
     for i, cand in enumerate(candidates):
-        if isinstance(cand.route.target, FactoryTarget) and not returns_app(cand.route, cand.args()):
+        if isinstance(cand.route.target, FactoryTarget) and not returns_app(
+            cand.route, cand.args()
+        ):
             tried.append(cand)
             continue
         return Outcome(None, choice, cand, tried, candidates[i + 1 :])

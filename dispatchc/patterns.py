@@ -230,11 +230,15 @@ def parse_url(text: str) -> tuple[UrlPart, ...]:
                 continue
             end = text.find("}", i)
             if end < 0:
-                raise PatternError("unclosed '{' in redirect URL", i, help="write '{{' for a literal '{'")
+                raise PatternError(
+                    "unclosed '{' in redirect URL", i, help="write '{{' for a literal '{'"
+                )
             name = text[i + 1 : end]
             if not is_identifier(name):
                 raise PatternError(
-                    f"'{{{name}}}' is not a capture name", i, end - i + 1,
+                    f"'{{{name}}}' is not a capture name",
+                    i,
+                    end - i + 1,
                     help="write '{{' and '}}' for literal braces",
                 )
             if buf:
@@ -253,7 +257,8 @@ def parse_url(text: str) -> tuple[UrlPart, ...]:
             buf.append(c)
         elif c.isascii() or not c.isprintable():
             raise PatternError(
-                f"character {c!r} is not allowed in a redirect URL", i,
+                f"character {c!r} is not allowed in a redirect URL",
+                i,
                 help="percent-encode it (a space is %20)",
             )
         else:

@@ -215,15 +215,15 @@ _dc_route_6 = ('/', 0, None, None, _dc_status_404)
 # that handle a path ending here, most specific first, with their fallbacks).
 
 # host example.com, www.example.com (flask_dispatching.disp:8)
-_dc_state_1_1 = ({}, None, (_dc_route_1, _dc_route_2))
-_dc_state_1_0 = ({'backend': _dc_state_1_1}, None, (_dc_route_2,))
+_dc_state_1_0 = ({}, None, (_dc_route_1, _dc_route_2))
+_dc_state_1_1 = ({'backend': _dc_state_1_0}, None, (_dc_route_2,))
 
 # host {subdomain}.example.com (flask_dispatching.disp:14)
 _dc_state_2_0 = ({}, None, (_dc_route_3,))
 
 # host users.example.org (flask_dispatching.disp:20)
-_dc_state_3_1 = ({}, None, (_dc_route_4, _dc_route_5))
-_dc_state_3_0 = ({}, _dc_state_3_1, (_dc_route_5,))
+_dc_state_3_0 = ({}, None, (_dc_route_4, _dc_route_5))
+_dc_state_3_1 = ({}, _dc_state_3_0, (_dc_route_5,))
 
 # default (flask_dispatching.disp:26)
 _dc_state_4_0 = ({}, None, (_dc_route_6,))
@@ -232,9 +232,9 @@ _DC_EMPTY = ({}, None, ())
 # -- host tables --------------------------------------------------------------
 # A block entry is (root state, split, host captures, route name prefix).
 _DC_DEFAULT = (_dc_state_4_0, 1, _DC_NO_CAPTURES, 'default ')
-_DC_HOST_1 = (_dc_state_1_0, 2, _DC_NO_CAPTURES, 'example.com ')
-_DC_HOST_2 = (_dc_state_1_0, 2, _DC_NO_CAPTURES, 'www.example.com ')
-_DC_HOST_3 = (_dc_state_3_0, 2, _DC_NO_CAPTURES, 'users.example.org ')
+_DC_HOST_1 = (_dc_state_1_1, 2, _DC_NO_CAPTURES, 'example.com ')
+_DC_HOST_2 = (_dc_state_1_1, 2, _DC_NO_CAPTURES, 'www.example.com ')
+_DC_HOST_3 = (_dc_state_3_1, 2, _DC_NO_CAPTURES, 'users.example.org ')
 _DC_FAST = {
     'example.com': _DC_HOST_1,
     'users.example.org': _DC_HOST_3,
