@@ -57,6 +57,8 @@ def _outputs(files: list[Path], output: Path | None) -> list[Path]:
 
 
 def _read(path: Path) -> bytes:
+    if path.is_dir():
+        raise _Usage(f"cannot read {path}: Is a directory")
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -77,11 +79,12 @@ def cmd_build(args: argparse.Namespace) -> int:
         and not args.output.is_dir()
     ):
         raise _Usage(f"-o {args.output} must be a directory when several files are given")
+    raws = [_read(path) for path in files]
     outputs = _outputs(files, args.output)
+    _check_outputs(files, outputs)
     compiled: list[tuple[Path, str]] = []
     failed = False
-    for path, out in zip(files, outputs, strict=True):
-        raw = _read(path)
+    for path, out, raw in zip(files, outputs, raws, strict=True):
         try:
             compiled.append((out, compile_file(path, out, raw)))
         except DispatchError as exc:
@@ -96,10 +99,29 @@ def cmd_build(args: argparse.Namespace) -> int:
         return 1
     if args.check:
         return _check(compiled)
-    for out, code in compiled:
-        write_atomic(out, code)
+    try:
+        write_atomic(compiled)
+    except OSError as exc:
+        print(f"dispatchc: nothing written: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
+        return 1
+    for out, _ in compiled:
         print(f"wrote {out}", file=sys.stderr)
     return 0
+
+
+def _check_outputs(files: list[Path], outputs: list[Path]) -> None:
+    """Refuse to overwrite an input, or to write two inputs to one file."""
+    inputs = {f.resolve() for f in files}
+    seen: dict[Path, Path] = {}
+    for path, out in zip(files, outputs, strict=True):
+        target = out.resolve()
+        if target in inputs:
+            raise _Usage(f"output {out} would overwrite an input file")
+        if target.is_dir():
+            raise _Usage(f"output {out} is a directory")
+        if target in seen:
+            raise _Usage(f"{seen[target]} and {path} would both be written to {out}")
+        seen[target] = path
 
 
 def _check(compiled: list[tuple[Path, str]]) -> int:

@@ -232,7 +232,7 @@ def build_context(table: RouteTable, source: Source, source_name: str) -> dict[s
 
     ctx: dict[str, Any] = {
         "version": __version__,
-        "source_name": source_name,
+        "source_name": _comment_path(source_name),
         "sha256": source.sha256,
         "loads": list(loads.values()),
         "has_lazy": has_lazy,
@@ -255,6 +255,14 @@ def build_context(table: RouteTable, source: Source, source_name: str) -> dict[s
     ctx["stdlib_imports"] = imports
     ctx["stdlib_from_imports"] = [("urllib.parse", "quote")] if ctx["redirects"] else []
     return ctx
+
+
+def _comment_path(name: str) -> str:
+    """A file name fit for a comment: never a line break or control character.
+
+    It is written on line 3, past the two lines where Python looks for a
+    ``coding:`` declaration (PEP 263)."""
+    return name if name.isprintable() else ascii(name)
 
 
 def _target_text(route: Route) -> str:

@@ -6,6 +6,7 @@ run compiled (SPEC §6).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -71,19 +72,29 @@ def compile_file(path: Path, output: Path, raw: bytes | None = None) -> str:
     return generate(table, source, source_name(path, output))
 
 
-def write_atomic(output: Path, text: str) -> None:
-    """Write through a temporary file in the same directory, then rename."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+def write_atomic(outputs: list[tuple[Path, str]]) -> None:
+    """Write every output or none: stage each in a temporary file beside its
+    target, then rename them all into place. Raises OSError (with nothing
+    left behind) if staging fails."""
+    staged: list[tuple[str, Path]] = []
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        if output.exists():
-            os.chmod(tmp, output.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, output)
+        for output, text in outputs:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+            staged.append((tmp, output))
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+            mode = output.stat().st_mode & 0o777 if output.exists() else 0o644
+            os.chmod(tmp, mode)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise
+    try:
+        for tmp, output in staged:
+            os.replace(tmp, output)
+    finally:
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)

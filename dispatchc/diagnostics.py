@@ -40,7 +40,6 @@ CODES: dict[str, tuple[str, str]] = {
     "E307": (ERROR, "invalid-redirect-url"),
     "E308": (ERROR, "misplaced-option"),
     "E309": (ERROR, "invalid-option"),
-    "E310": (ERROR, "invalid-argument"),
 }
 
 
@@ -50,6 +49,12 @@ class Diagnostic:
     message: str
     span: Span
     help: str | None = None
+
+    def __post_init__(self) -> None:
+        # Messages quote source text: never let it act on a terminal.
+        object.__setattr__(self, "message", _printable(self.message))
+        if self.help is not None:
+            object.__setattr__(self, "help", _printable(self.help))
 
     @property
     def severity(self) -> str:

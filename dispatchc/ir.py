@@ -74,6 +74,7 @@ class UrlPart:
 
     kind: str  # "text" | "capture" | "path"
     value: str
+    offset: int = field(default=0, compare=False)  # where it starts in the URL
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,7 @@ class RedirectTarget:
     url: str
     parts: tuple[UrlPart, ...]
     span: Span = _span()
+    url_span: Span = _span()
 
 
 Target = AppTarget | FactoryTarget | StatusTarget | RedirectTarget

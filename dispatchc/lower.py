@@ -7,6 +7,8 @@ table that comes with an error diagnostic must not be compiled.
 
 from __future__ import annotations
 
+import difflib
+import keyword
 from dataclasses import dataclass, field, replace
 
 from lark import Token, Tree
@@ -53,7 +55,6 @@ class _Options:
 class _Lowerer:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     uses: dict[str, Use] = field(default_factory=dict)
-    use_options: dict[str, _Options] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
 
     def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
@@ -141,15 +142,18 @@ class _Lowerer:
             try:
                 parts = parse_url(url)
             except PatternError as exc:
-                # +1 for the opening quote; escapes may shift this slightly.
                 self.error(
                     "E307",
                     exc.message,
-                    span_of(url_tok).shifted(exc.offset + 1, exc.width),
+                    span_of(url_tok).shifted(_raw_offset(str(url_tok), exc.offset), exc.width),
                     exc.help,
                 )
                 return None
-            return RedirectTarget(code, url, parts, span=span) if ok else None
+            if not ok:
+                return None
+            # Offsets into the token as written (quote and escapes included).
+            parts = tuple(replace(p, offset=_raw_offset(str(url_tok), p.offset)) for p in parts)
+            return RedirectTarget(code, url, parts, span=span, url_span=span_of(url_tok))
         ref = self.import_ref(node.children[0])
         if kind == "import_target":
             return AppTarget(*ref, span=span) if ref else None
@@ -219,8 +223,9 @@ class _Lowerer:
         name_tok, target_node, *option_nodes = node.children
         name = str(name_tok)
         span = span_of(name_tok)
-        if name in RESERVED:
-            self.error("E108", f"'{name}' is a keyword and cannot name a target", span)
+        if name in RESERVED or keyword.iskeyword(name):
+            kind = "a Python keyword" if keyword.iskeyword(name) else "a keyword"
+            self.error("E108", f"'{name}' is {kind} and cannot name a target", span)
             return
         target = self.target(target_node)
         opts = self.options(option_nodes)
@@ -231,6 +236,7 @@ class _Lowerer:
                 span_of(target_node),
                 help=f"write the target of '{target}' here, or use '{target}' directly",
             )
+            self._placeholder(name, span)
             return
         if name in self.uses:
             first = self.uses[name].span
@@ -241,11 +247,14 @@ class _Lowerer:
             )
             return
         if target is None:
-            # Keep the name defined so routes using it don't add E101 noise.
-            self.uses[name] = Use(name, StatusTarget(500), span=span)
-            self.use_options[name] = _Options()
+            self._placeholder(name, span)
             return
         self.uses[name] = Use(name, self.apply(target, opts), span=span)
+
+    def _placeholder(self, name: str, span: Span) -> None:
+        """Keep a broken `use` defined so routes naming it add no E101 noise."""
+        if name not in self.uses:
+            self.uses[name] = Use(name, StatusTarget(500), span=span)
 
     def route(self, node: Tree, host_patterns: tuple[HostPattern, ...]) -> Route | None:
         path_tok, target_node, *option_nodes = node.children
@@ -266,18 +275,16 @@ class _Lowerer:
             target = known.target
         else:
             target = raw
+        if path is not None:
+            self.check_overlap(path, host_patterns, span_of(path_tok))
         if target is None or path is None:
             return None
         target = self.apply(target, opts)
-        if not self.captures_ok(
-            path, target, host_patterns, span_of(target_node), span_of(path_tok)
-        ):
+        if not self.captures_ok(path, target, host_patterns, span_of(target_node)):
             return None
         return Route(path, target, use_name, span=span)
 
     def _suggest(self, name: str) -> str | None:
-        import difflib
-
         close = difflib.get_close_matches(name, list(self.uses), n=1)
         if close:
             return f"did you mean '{close[0]}'?"
@@ -287,18 +294,14 @@ class _Lowerer:
         try:
             return replace(parse_path(str(token)), span=span_of(token))
         except PatternError as exc:
-            self.error("E202", exc.message, span_of(token).shifted(exc.offset, exc.width), exc.help)
+            span = span_of(token).shifted(exc.offset, exc.width)
+            self.error(exc.code or "E202", exc.message, span, exc.help)
             return None
 
-    def captures_ok(
-        self,
-        path: PathPattern,
-        target: Target,
-        host_patterns: tuple[HostPattern, ...],
-        target_span: Span,
-        path_span: Span,
-    ) -> bool:
-        ok = True
+    def check_overlap(
+        self, path: PathPattern, host_patterns: tuple[HostPattern, ...], path_span: Span
+    ) -> None:
+        """E304: one name captured by the host pattern and by the path."""
         host_any = {c for p in host_patterns for c in p.captures}
         for name in path.captures:
             if name in host_any:
@@ -309,7 +312,17 @@ class _Lowerer:
                     path_span.shifted(at, len(name) + 2),
                     help="rename one of the two captures",
                 )
-                ok = False
+
+    def captures_ok(
+        self,
+        path: PathPattern,
+        target: Target,
+        host_patterns: tuple[HostPattern, ...],
+        target_span: Span,
+    ) -> bool:
+        """E303: every capture a target uses is captured for every request."""
+        ok = True
+        host_any = {c for p in host_patterns for c in p.captures}
         if host_patterns:
             host_all = set.intersection(*(set(p.captures) for p in host_patterns))
         else:
@@ -319,7 +332,11 @@ class _Lowerer:
         if isinstance(target, FactoryTarget):
             needed = [(a.value, a.span) for a in target.args if a.kind == "capture"]
         elif isinstance(target, RedirectTarget):
-            needed = [(p.value, target.span) for p in target.parts if p.kind == "capture"]
+            needed = [
+                (p.value, target.url_span.shifted(p.offset, len(p.value) + 2))
+                for p in target.parts
+                if p.kind == "capture"
+            ]
         for name, span in needed:
             if name not in available:
                 where = " by every host pattern" if name in host_any else ""
@@ -337,13 +354,22 @@ class _Lowerer:
         try:
             return replace(parse_host(str(token)), span=span_of(token))
         except PatternError as exc:
-            self.error("E201", exc.message, span_of(token).shifted(exc.offset, exc.width), exc.help)
+            span = span_of(token).shifted(exc.offset, exc.width)
+            self.error(exc.code or "E201", exc.message, span, exc.help)
             return None
 
     def block(self, block_node: Tree, patterns: tuple[HostPattern, ...]) -> list[Route]:
         return [
             r for r in (self.route(n, patterns) for n in block_node.children if n is not None) if r
         ]
+
+
+def _raw_offset(token: str, index: int) -> int:
+    """Offset in a quoted string token of character ``index`` of its value."""
+    raw = 1  # the opening quote
+    for _ in range(index):
+        raw += 2 if token[raw] == "\\" else 1
+    return raw
 
 
 def _capture_help(path: PathPattern, hosts: tuple[HostPattern, ...]) -> str:
@@ -394,11 +420,33 @@ def lower(tree: Tree) -> tuple[RouteTable, list[Diagnostic]]:
 
     default = None
     if default_span is not None:
-        default = Block((), tuple(default_routes), span=default_span)
-    table = RouteTable(tuple(lw.uses.values()), tuple(blocks), default)
+        default = Block((), _sorted_routes(default_routes), span=default_span)
+    # Statement order never matters (SPEC §7), so the IR does not keep it.
+    blocks = sorted(
+        (
+            replace(
+                b,
+                patterns=tuple(sorted(b.patterns, key=_pattern_key)),
+                routes=_sorted_routes(b.routes),
+            )
+            for b in blocks
+        ),
+        key=lambda b: [_pattern_key(p) for p in b.patterns],
+    )
+    uses = tuple(sorted(lw.uses.values(), key=lambda u: u.name))
+    table = RouteTable(uses, tuple(blocks), default)
     _check_routes(lw, table)
     _check_hosts(lw, table)
     return table, lw.diagnostics
+
+
+def _pattern_key(pattern: HostPattern) -> tuple[object, ...]:
+    return (pattern.weight, pattern.text)
+
+
+def _sorted_routes(routes: list[Route] | tuple[Route, ...]) -> tuple[Route, ...]:
+    """Most specific first; routes of equal weight by their literal text."""
+    return tuple(sorted(routes, key=lambda r: (r.path.weight, [s or "" for s in r.path.shape])))
 
 
 def _check_routes(lw: _Lowerer, table: RouteTable) -> None:

@@ -79,20 +79,41 @@ def parse(source: Source) -> Tree:
         raise DispatchError(source, [_syntax_diagnostic(source, exc)]) from None
 
 
+def _accepted(exc: UnexpectedInput, fallback: set[str]) -> set[str]:
+    """What the parser would accept here (keywords included, which the
+    contextual lexer's own sets leave out)."""
+    interactive = getattr(exc, "interactive_parser", None)
+    if interactive is not None:
+        try:
+            return set(interactive.accepts())
+        except Exception:  # pragma: no cover - lark internals; fall back
+            pass
+    return fallback
+
+
 def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
     line, col = exc.line, exc.column
     if isinstance(exc, UnexpectedCharacters):
         char = source.line_text(line)[col - 1 : col] or "?"
+        if char == '"':
+            rest = source.line_text(line)[col - 1 :]
+            return Diagnostic(
+                "E003",
+                "unterminated string",
+                Span.point(line, col, len(rest)),
+                help='a string ends with " on the same line',
+            )
         shown = char if char.isprintable() else f"U+{ord(char):04X}"
         message = f"unexpected character '{shown}'"
-        if exc.allowed:
-            message += f"; expected {_expected(set(exc.allowed))}"
+        allowed = _accepted(exc, set(exc.allowed or ()))
+        if allowed:
+            message += f"; expected {_expected(allowed)}"
         return Diagnostic("E001", message, Span.point(line, col), help=_char_help(char))
     if isinstance(exc, UnexpectedEOF):
         lines = source.text.split("\n")
         line = len(lines)
         col = len(lines[-1]) + 1
-        message = f"unexpected end of file; expected {_expected(set(exc.expected))}"
+        message = f"unexpected end of file; expected {_expected(_accepted(exc, set(exc.expected)))}"
         return Diagnostic("E001", message, Span.point(line, col), help=_eof_help(exc))
     assert isinstance(exc, UnexpectedToken)
     token = exc.token
@@ -100,11 +121,12 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
         lines = source.text.rstrip("\n").split("\n")
         line, col = len(lines), len(lines[-1]) + 1
     width = len(str(token)) if token.type not in ("_NL", "$END") else 1
-    message = f"unexpected {_found(token)}; expected {_expected(set(exc.expected))}"
+    expected = _accepted(exc, set(exc.expected))
+    message = f"unexpected {_found(token)}; expected {_expected(expected)}"
     help_text = None
-    if "RBRACE" in exc.expected and token.type == "$END":
+    if "RBRACE" in expected and token.type == "$END":
         help_text = "a block is not closed: add '}'"
-    elif token.type == "_NL" and "__ANON_0" in exc.expected:
+    elif token.type == "_NL" and "__ANON_0" in expected:
         help_text = "a route is written PATH -> TARGET"
     return Diagnostic("E001", message, Span.point(line, col, width), help=help_text)
 

@@ -17,8 +17,16 @@ MAX_HOST = 253
 
 
 class PatternError(ValueError):
-    def __init__(self, message: str, offset: int = 0, width: int = 1, help: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        offset: int = 0,
+        width: int = 1,
+        help: str | None = None,
+        code: str | None = None,
+    ):
         super().__init__(message)
+        self.code = code
         self.message = message
         self.offset = offset
         self.width = width
@@ -135,7 +143,7 @@ def parse_host(text: str) -> HostPattern:
                 )
             name = _capture_name(label, off)
             if name in captures:
-                raise PatternError(f"capture '{name}' appears twice", off, len(label))
+                raise PatternError(f"capture '{name}' appears twice", off, len(label), code="E304")
             captures.append(name)
         elif "{" in label or "}" in label or "*" in label:
             raise PatternError(
@@ -191,7 +199,9 @@ def parse_path(text: str) -> PathPattern:
         if raw.startswith("{") and raw.endswith("}") and len(raw) >= 2:
             name = _capture_name(raw, at)
             if name in names:
-                raise PatternError(f"capture '{name}' appears twice in the path", at, len(raw))
+                raise PatternError(
+                    f"capture '{name}' appears twice in the path", at, len(raw), code="E304"
+                )
             names.append(name)
             segments.append(Segment(capture=name))
         else:
@@ -244,7 +254,7 @@ def parse_url(text: str) -> tuple[UrlPart, ...]:
             if buf:
                 parts.append(UrlPart("text", "".join(buf)))
                 buf = []
-            parts.append(UrlPart("path" if name == "path" else "capture", name))
+            parts.append(UrlPart("path" if name == "path" else "capture", name, i))
             i = end + 1
             continue
         if c == "}":
