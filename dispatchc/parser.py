@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lark import Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from .diagnostics import Diagnostic
 from .errors import DispatchError
@@ -91,11 +91,77 @@ def _accepted(exc: UnexpectedInput, fallback: set[str]) -> set[str]:
     return fallback
 
 
+def _terminal(value: str) -> str:
+    """The grammar's name for a literal terminal such as '->'."""
+    for term in parser().terminals:
+        if term.pattern.type == "str" and term.pattern.value == value:
+            return term.name
+    raise LookupError(value)  # pragma: no cover - the grammar has them all
+
+
+def _stack(exc: UnexpectedInput) -> list[Token]:
+    """The tokens the parser has read and not yet reduced, oldest first."""
+    interactive = getattr(exc, "interactive_parser", None)
+    if interactive is None:
+        return []
+    return [v for v in interactive.parser_state.value_stack if isinstance(v, Token)]
+
+
+def _in_context(stack: list[Token], expected: set[str], at_end: bool) -> tuple[str, str] | None:
+    """A message in words for the common mistakes, and a help line."""
+    if not stack:
+        return None
+    top = stack[-1]
+    kind = top.type
+    if at_end and "RBRACE" in expected:
+        braces = [i for i, t in enumerate(stack) if t.type == "LBRACE"]
+        if braces:
+            opener = next(
+                (t for t in reversed(stack[: braces[-1]]) if t.type in ("HOST", "DEFAULT")),
+                stack[braces[-1]],
+            )
+            what = "default block" if opener.type == "DEFAULT" else "host block"
+            return (
+                f"unclosed '{{' of the {what} opened at {opener.line}:{opener.column}",
+                "add '}' on a line after the block's last route",
+            )
+    if kind == "PATH" and _terminal("->") in expected:
+        return (f"expected '->' after the path '{top}'", "a route is written PATH -> TARGET")
+    if kind in (_terminal("->"), "EQUAL"):
+        after = "'->'" if kind != "EQUAL" else "'='"
+        return (
+            f"expected a target after {after} ({_expected(expected)})",
+            "a target is module:attr, module:factory(args), a use name, "
+            'status CODE or redirect CODE "URL"',
+        )
+    if kind == "USE":
+        return ("expected a name after 'use'", "write: use NAME = module:attr")
+    if kind == "NAME" and len(stack) >= 2 and stack[-2].type == "USE":
+        return (f"expected '=' after 'use {top}'", f"write: use {top} = module:attr")
+    if kind in ("HOST", "COMMA") and "HOST_PATTERN" in expected:
+        after = "'host'" if kind == "HOST" else "','"
+        return (f"expected a host pattern after {after}", "write: host example.com { ... }")
+    if kind == "STATUS":
+        return ("expected a status code after 'status'", "write: status 404")
+    if kind == "REDIRECT":
+        return ("expected a status code after 'redirect'", 'write: redirect 301 "https://..."')
+    if kind == "INT" and len(stack) >= 2 and stack[-2].type == "REDIRECT":
+        return (
+            f"expected a URL string after 'redirect {top}'",
+            'write: redirect 301 "https://..."',
+        )
+    if kind == "CACHE":
+        return ("expected a number after 'cache'", "write: cache 100")
+    if kind == "DEFAULT":
+        return ("expected '{' after 'default'", "write: default { / -> status 404 }")
+    return None
+
+
 def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
     line, col = exc.line, exc.column
     if isinstance(exc, UnexpectedCharacters):
         char = source.line_text(line)[col - 1 : col] or "?"
-        if char == '"':
+        if char == '"' and '"' not in source.line_text(line)[col:]:
             rest = source.line_text(line)[col - 1 :]
             return Diagnostic(
                 "E003",
@@ -104,31 +170,32 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
                 help='a string ends with " on the same line',
             )
         shown = char if char.isprintable() else f"U+{ord(char):04X}"
-        message = f"unexpected character '{shown}'"
-        allowed = _accepted(exc, set(exc.allowed or ()))
-        if allowed:
-            message += f"; expected {_expected(allowed)}"
-        return Diagnostic("E001", message, Span.point(line, col), help=_char_help(char))
-    if isinstance(exc, UnexpectedEOF):
-        lines = source.text.split("\n")
-        line = len(lines)
-        col = len(lines[-1]) + 1
-        message = f"unexpected end of file; expected {_expected(_accepted(exc, set(exc.expected)))}"
-        return Diagnostic("E001", message, Span.point(line, col), help=_eof_help(exc))
-    assert isinstance(exc, UnexpectedToken)
-    token = exc.token
-    if token.type in ("$END",):
-        lines = source.text.rstrip("\n").split("\n")
-        line, col = len(lines), len(lines[-1]) + 1
-    width = len(str(token)) if token.type not in ("_NL", "$END") else 1
-    expected = _accepted(exc, set(exc.expected))
-    message = f"unexpected {_found(token)}; expected {_expected(expected)}"
-    help_text = None
-    if "RBRACE" in expected and token.type == "$END":
-        help_text = "a block is not closed: add '}'"
-    elif token.type == "_NL" and "__ANON_0" in expected:
-        help_text = "a route is written PATH -> TARGET"
-    return Diagnostic("E001", message, Span.point(line, col, width), help=help_text)
+        found = f"character '{shown}'"
+        expected = _accepted(exc, set(exc.allowed or ()))
+        span = Span.point(line, col)
+        at_end = False
+    else:
+        token = exc.token if isinstance(exc, UnexpectedToken) else None
+        at_end = token is None or token.type == "$END"
+        if at_end:
+            lines = source.text.rstrip("\n").split("\n")
+            line, col = len(lines), len(lines[-1]) + 1
+            found, width = "end of file", 1
+        else:
+            assert token is not None
+            found = _found(token)
+            width = len(str(token)) if token.type != "_NL" else 1
+        expected = _accepted(exc, set(getattr(exc, "expected", ()) or ()))
+        span = Span.point(line, col, width)
+        char = ""
+    context = _in_context(_stack(exc), expected, at_end)
+    if context is not None:
+        message, help_text = context
+        return Diagnostic("E001", f"{message}, found {found}", span, help=help_text)
+    message = f"unexpected {found}"
+    if expected:
+        message += f"; expected {_expected(expected)}"
+    return Diagnostic("E001", message, span, help=_char_help(char))
 
 
 def _char_help(char: str) -> str | None:
@@ -136,10 +203,4 @@ def _char_help(char: str) -> str | None:
         return "remove the Unicode line separator; lines end with '\\n'"
     if char == "\x00":
         return "remove the NUL byte"
-    return None
-
-
-def _eof_help(exc: UnexpectedEOF) -> str | None:
-    if "RBRACE" in exc.expected:
-        return "a block is not closed: add '}'"
     return None
