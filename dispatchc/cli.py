@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
 from pathlib import Path
 
 from . import __version__
-from .compiler import compile_file, default_output, write_atomic
+from .checks import check
+from .compiler import analyse, compile_file, default_output, write_atomic
+from .diagnostics import Diagnostic, render_github, render_json, render_text, sort_key
 from .errors import DispatchError
+from .resolve import resolve
+from .source import Source
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,6 +50,21 @@ def _parser() -> argparse.ArgumentParser:
         help="write nothing; exit 1 if a committed output is missing or stale",
     )
     build.set_defaults(func=cmd_build)
+
+    lint = sub.add_parser("lint", help="report every error and warning in routing files")
+    lint.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    lint.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="text (stderr), json or github annotations (stdout)",
+    )
+    lint.add_argument(
+        "--resolve",
+        action="store_true",
+        help="also import every target and check it exists and is callable",
+    )
+    lint.set_defaults(func=cmd_lint)
     return parser
 
 
@@ -124,6 +144,44 @@ def _check_outputs(files: list[Path], outputs: list[Path]) -> None:
         seen[target] = path
 
 
+def cmd_lint(args: argparse.Namespace) -> int:
+    files: list[Path] = args.files
+    raws = [_read(path) for path in files]
+    found: list[tuple[Source, Diagnostic]] = []
+    for path, raw in zip(files, raws, strict=True):
+        result = analyse(str(path), raw)
+        diagnostics = list(result.diagnostics)
+        # Warnings need the whole table: a file with errors has lost parts of
+        # it, so (like rustc's lints) they wait until the errors are fixed.
+        if result.ok and result.table is not None:
+            diagnostics += check(result.table)
+            if args.resolve:
+                diagnostics += resolve(result.table, str(path.parent))
+        diagnostics.sort(key=sort_key)
+        found.extend((result.source, d) for d in diagnostics)
+    errors = sum(d.is_error for _, d in found)
+    if args.format == "json":
+        print(render_json(found))
+    elif args.format == "github":
+        for source, d in found:
+            print(render_github(source, d))
+    else:
+        for source, d in found:
+            print(render_text(source, d) + "\n", file=sys.stderr)
+        print(_summary(errors, len(found) - errors, len(files)), file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _summary(errors: int, warnings: int, files: int) -> str:
+    if not errors and not warnings:
+        return f"All checks passed ({files} file{'s' if files != 1 else ''})."
+
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}{'s' if n != 1 else ''}"
+
+    return f"Found {plural(errors, 'error')} and {plural(warnings, 'warning')}."
+
+
 def _check(compiled: list[tuple[Path, str]]) -> int:
     status = 0
     for out, code in compiled:
@@ -155,3 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     except _Usage as exc:
         print(f"dispatchc: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`dispatchc lint --format json | head`).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

@@ -40,6 +40,13 @@ CODES: dict[str, tuple[str, str]] = {
     "E307": (ERROR, "invalid-redirect-url"),
     "E308": (ERROR, "misplaced-option"),
     "E309": (ERROR, "invalid-option"),
+    "E401": (ERROR, "unimportable-module"),
+    "E402": (ERROR, "missing-attribute"),
+    "E403": (ERROR, "not-callable"),
+    "W101": (WARNING, "unused-name"),
+    "W102": (WARNING, "no-root-route"),
+    "W103": (WARNING, "redirect-loop"),
+    "W104": (WARNING, "duplicate-target"),
 }
 
 
@@ -130,14 +137,13 @@ def _github_escape(text: str, *, prop: bool = False) -> str:
 
 
 def render_github(source: Source, d: Diagnostic) -> str:
+    """A GitHub Actions workflow command: ``::error file=…,line=…,col=…,title=E103::…``."""
     kind = "error" if d.is_error else "warning"
     props = ",".join(
         [
             f"file={_github_escape(source.path, prop=True)}",
             f"line={d.span.line}",
             f"col={d.span.column}",
-            f"endLine={d.span.end_line}",
-            f"endColumn={d.span.end_column}",
             f"title={d.code}",
         ]
     )

@@ -56,6 +56,7 @@ class _Lowerer:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     uses: dict[str, Use] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
+    broken: set[str] = field(default_factory=set)
 
     def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, help))
@@ -236,7 +237,7 @@ class _Lowerer:
                 span_of(target_node),
                 help=f"write the target of '{target}' here, or use '{target}' directly",
             )
-            self._placeholder(name, span)
+            self._placeholder(name)
             return
         if name in self.uses:
             first = self.uses[name].span
@@ -247,14 +248,14 @@ class _Lowerer:
             )
             return
         if target is None:
-            self._placeholder(name, span)
+            self._placeholder(name)
             return
         self.uses[name] = Use(name, self.apply(target, opts), span=span)
 
-    def _placeholder(self, name: str, span: Span) -> None:
-        """Keep a broken `use` defined so routes naming it add no E101 noise."""
-        if name not in self.uses:
-            self.uses[name] = Use(name, StatusTarget(500), span=span)
+    def _placeholder(self, name: str) -> None:
+        """Remember a broken `use`: routes naming it add no E101 noise, and
+        it stays out of the IR (so no warning is drawn from it)."""
+        self.broken.add(name)
 
     def route(self, node: Tree, host_patterns: tuple[HostPattern, ...]) -> Route | None:
         path_tok, target_node, *option_nodes = node.children
@@ -266,6 +267,8 @@ class _Lowerer:
         if isinstance(raw, str):
             use_name = raw
             known = self.uses.get(raw)
+            if raw in self.broken and known is None:
+                return None
             if known is None:
                 self.error(
                     "E101", f"undefined name '{raw}'", span_of(target_node), self._suggest(raw)
