@@ -16,6 +16,7 @@ from .checks import check
 from .compiler import analyse, compile_file, default_output, write_atomic
 from .diagnostics import Diagnostic, render_github, render_json, render_text, sort_key
 from .errors import DispatchError
+from .fmt import run as run_fmt
 from .resolve import resolve
 from .source import Source
 
@@ -65,6 +66,14 @@ def _parser() -> argparse.ArgumentParser:
         help="also import every target and check it exists and is callable",
     )
     lint.set_defaults(func=cmd_lint)
+
+    fmt = sub.add_parser("fmt", help="rewrite routing files in the canonical layout")
+    fmt.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    fmt.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if a file would change"
+    )
+    fmt.add_argument("--diff", action="store_true", help="write nothing; print a unified diff")
+    fmt.set_defaults(func=lambda args: run_fmt(args.files, args.check, args.diff))
     return parser
 
 
