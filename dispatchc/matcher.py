@@ -55,7 +55,7 @@ def request_host(environ: Mapping[str, Any]) -> Host | None:
     if port_text is None:
         port = 443 if environ.get("wsgi.url_scheme") == "https" else 80
     else:
-        if not (port_text.isdigit() and len(port_text) <= 5):
+        if not (port_text.isascii() and port_text.isdigit() and len(port_text) <= 5):
             return None
         port = int(port_text)
         if not 1 <= port <= 65535:

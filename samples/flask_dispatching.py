@@ -127,7 +127,7 @@ def _dc_host(environ):
         port = environ.get("SERVER_PORT") or None
     if port is None:
         port = 443 if environ.get("wsgi.url_scheme") == "https" else 80
-    elif port.isdigit() and len(port) <= 5 and 0 < int(port) < 65536:
+    elif port.isascii() and port.isdigit() and len(port) <= 5 and 0 < int(port) < 65536:
         port = int(port)
     else:
         return None
