@@ -74,7 +74,52 @@ def _parser() -> argparse.ArgumentParser:
     )
     fmt.add_argument("--diff", action="store_true", help="write nothing; print a unified diff")
     fmt.set_defaults(func=lambda args: run_fmt(args.files, args.check, args.diff))
+
+    explain = sub.add_parser("explain", help="show which route handles a URL, and why")
+    explain.add_argument("file", type=Path, metavar="FILE")
+    explain.add_argument("url", metavar="URL", help="http[s]://host[:port]/path[?query]")
+    explain.add_argument(
+        "-H",
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="a request header (Host overrides the URL's host)",
+    )
+    explain.add_argument(
+        "--none",
+        action="append",
+        default=[],
+        metavar="ROUTE",
+        help="assume this route's factory returns None (a path such as /{prefix}, "
+        "or 'HOST PATH'); repeatable",
+    )
+    explain.set_defaults(func=_lazy("explain"))
+
+    show = sub.add_parser("show", help="print the routing table as a tree or a graph")
+    show.add_argument("file", type=Path, metavar="FILE")
+    show.add_argument("--format", choices=("tree", "dot", "mermaid", "json"), default="tree")
+    show.set_defaults(func=_lazy("show"))
+
+    serve = sub.add_parser("serve", help="compile in memory and serve with werkzeug's dev server")
+    serve.add_argument("file", type=Path, metavar="FILE")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    serve.add_argument("--debug", action="store_true", help="enable werkzeug's debugger")
+    serve.set_defaults(func=_lazy("serve"))
     return parser
+
+
+def _lazy(module: str):  # type: ignore[no-untyped-def]
+    """Commands whose modules import more (werkzeug's server) load on use.
+    Each module has ``run(args) -> int``."""
+
+    def call(args: argparse.Namespace) -> int:
+        import importlib
+
+        return importlib.import_module(f"dispatchc.{module}").run(args)  # type: ignore[no-any-return]
+
+    return call
 
 
 def _outputs(files: list[Path], output: Path | None) -> list[Path]:

@@ -18,7 +18,6 @@ from typing import Any
 import jinja2
 
 from . import __version__
-from .diagnostics import Diagnostic
 from .errors import DispatchError
 from .ir import (
     AppTarget,
@@ -29,8 +28,8 @@ from .ir import (
     RouteTable,
     StatusTarget,
 )
-from .source import Source, Span
-from .tables import State, TableTooLarge, path_states
+from .source import Source
+from .tables import State, TableTooLarge, path_states, too_large
 
 _SAFE_TYPES = (str, int, bool, type(None))
 
@@ -75,16 +74,7 @@ def _states(block: Block, routes: list[Route], source: Source) -> list[State]:
     try:
         return path_states(routes)
     except TableTooLarge as exc:
-        span = block.span
-        diag = Diagnostic(
-            "E203",
-            f"the routes of {'the default block' if block.is_default else 'host ' + block.label} "
-            f"cannot be compiled: {exc}",
-            Span.point(span.line, span.column, len("default" if block.is_default else "host")),
-            help="captures mixed with literals at many depths multiply the states; "
-            "split the block or use fewer capture levels",
-        )
-        raise DispatchError(source, [diag]) from None
+        raise DispatchError(source, [too_large(block, exc)]) from None
 
 
 @dataclass

@@ -19,6 +19,7 @@ from .ir import RouteTable
 from .lower import lower
 from .parser import decode, parse
 from .source import Source
+from .tables import check_sizes
 
 
 @dataclass
@@ -42,6 +43,8 @@ def analyse(path: str, raw: bytes) -> Result:
     except DispatchError as exc:
         return Result(exc.source, None, exc.diagnostics)
     table, diagnostics = lower(tree)
+    if not any(d.is_error for d in diagnostics):
+        diagnostics += check_sizes(table)
     return Result(source, table, sorted(diagnostics, key=sort_key))
 
 

@@ -199,7 +199,7 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
 
 
 def _char_help(char: str) -> str | None:
-    if char in "\u2028\u2029\u0085":
+    if char and char in "\u2028\u2029\u0085":
         return "remove the Unicode line separator; lines end with '\\n'"
     if char == "\x00":
         return "remove the NUL byte"

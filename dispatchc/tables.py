@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .ir import Route
+from .diagnostics import Diagnostic
+from .ir import Block, Route, RouteTable
+from .source import Span
 
 #: A block whose determinised table would exceed this many states is refused
 #: (E203) rather than compiled into a huge module or hanging the compiler.
@@ -104,3 +106,27 @@ def path_states(routes: list[Route], limit: int = MAX_STATES) -> list[State]:
         )
         for w in reversed(found)
     ]
+
+
+def too_large(block: Block, exc: TableTooLarge) -> Diagnostic:
+    """E203 for a block whose path table would be too large."""
+    where = "the default block" if block.is_default else "host " + block.label
+    word = "default" if block.is_default else "host"
+    return Diagnostic(
+        "E203",
+        f"the routes of {where} cannot be compiled: {exc}",
+        Span.point(block.span.line, block.span.column, len(word)),
+        help="captures mixed with literals at many depths multiply the states; "
+        "split the block or use fewer capture levels",
+    )
+
+
+def check_sizes(table: RouteTable) -> list[Diagnostic]:
+    """E203 for every block that cannot be compiled (``lint`` and ``build``)."""
+    found = []
+    for block in table.all_blocks():
+        try:
+            path_states(list(block.ordered_routes()))
+        except TableTooLarge as exc:
+            found.append(too_large(block, exc))
+    return found

@@ -114,9 +114,10 @@ class _DcRedirect:
         location = "".join(pieces)
         query = environ.get("QUERY_STRING")
         if query:
-            location += ("&" if "?" in location else "?") + quote(
-                query, safe=_DC_QUERY_SAFE, encoding="latin-1", errors="replace"
-            )
+            # Before a fragment, if the URL has one.
+            base, hash_mark, fragment = location.partition("#")
+            query = quote(query, safe=_DC_QUERY_SAFE, encoding="latin-1", errors="replace")
+            location = base + ("&" if "?" in base else "?") + query + hash_mark + fragment
         body = ("Redirecting to " + location + "\n").encode("latin-1")
         start_response(
             self._status,

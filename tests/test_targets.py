@@ -231,6 +231,10 @@ def test_redirect_literal_braces():
         ("/new{path}", "a=1", "/new/p?a=1"),
         ("/new{path}?x=y", "a=1", "/new/p?x=y&a=1"),
         ("/new", "q=a%20b", "/new?q=a%20b"),
+        # the query goes before a fragment, never inside it
+        ("/new{path}#top", "a=1", "/new/p?a=1#top"),
+        ("/new?x=1#top", "a=1", "/new?x=1&a=1#top"),
+        ("/new#top", "", "/new#top"),
     ],
 )
 def test_redirect_query_string(url, query, expected):
