@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import http
 import os
-from dataclasses import dataclass
 from typing import Any
 
 import jinja2
@@ -23,6 +22,7 @@ from .ir import (
     AppTarget,
     Block,
     FactoryTarget,
+    HostPattern,
     RedirectTarget,
     Route,
     RouteTable,
@@ -77,27 +77,7 @@ def _states(block: Block, routes: list[Route], source: Source) -> list[State]:
         raise DispatchError(source, [too_large(block, exc)]) from None
 
 
-@dataclass
-class _State:
-    name: str
-    children: str
-    other: str
-    chain: str
-
-
 # -- the context -----------------------------------------------------------
-
-
-class _Names:
-    """Compiler-owned names, handed out in a deterministic order."""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-
-    def __call__(self, kind: str) -> str:
-        n = self.counts.get(kind, 0) + 1
-        self.counts[kind] = n
-        return f"_dc_{kind}_{n}"
 
 
 def _where(source: Source, span: Any) -> str:
@@ -110,141 +90,239 @@ def _comment(text: str) -> str:
     return flat if flat.isprintable() else ascii(flat)
 
 
-def build_context(table: RouteTable, source: Source, source_name: str) -> dict[str, Any]:
-    names = _Names()
-    loads: dict[tuple[str, str, bool], dict[str, Any]] = {}
-    statuses: dict[int, dict[str, Any]] = {}
-    routes_ctx: list[dict[str, Any]] = []
-    has_lazy = False
+def _concat(pieces: list[tuple[bool, str]]) -> str:
+    """An expression joining constant strings (True) and variables (False)."""
+    merged: list[tuple[bool, str]] = []
+    for const, text in pieces:
+        if const and merged and merged[-1][0]:
+            merged[-1] = (True, merged[-1][1] + text)
+        else:
+            merged.append((const, text))
+    return " + ".join(pyrepr(t) if c else t for c, t in merged)
 
-    def load(target: AppTarget | FactoryTarget) -> str:
-        nonlocal has_lazy
+
+class _Context:
+    """Collects what the template needs, naming everything deterministically."""
+
+    def __init__(self, table: RouteTable, source: Source) -> None:
+        self.table = table
+        self.source = source
+        self.loads: dict[tuple[str, str, bool], dict[str, Any]] = {}
+        self.statuses: dict[int, dict[str, Any]] = {}
+        self.caches: list[dict[str, Any]] = []
+        self.redirects: list[dict[str, Any]] = []
+        self.tables: list[dict[str, Any]] = []
+        self.depths: set[int] = set()
+        self.route_number: dict[int, int] = {}
+        self.route_target: dict[int, str] = {}
+
+    # -- targets ------------------------------------------------------------
+
+    def load(self, target: AppTarget | FactoryTarget) -> str:
         key = (target.module, target.attr, target.lazy)
-        if key not in loads:
+        if key not in self.loads:
             kind = "factory" if isinstance(target, FactoryTarget) else "app"
-            has_lazy = has_lazy or target.lazy
-            loads[key] = {
-                "name": names(kind),
+            count = sum(1 for v in self.loads.values() if v["kind"] == kind) + 1
+            self.loads[key] = {
+                "name": f"_dc_{kind}_{count}",
+                "kind": kind,
                 "module": target.module,
                 "attr": target.attr,
                 "lazy": target.lazy,
                 "comment": _comment(target.ref + (" (lazy)" if target.lazy else "")),
             }
-        return loads[key]["name"]
+        return str(self.loads[key]["name"])
 
-    def route_entry(route: Route, block: Block) -> str:
-        name = names("route")
-        entry: dict[str, Any] = {
-            "name": name,
-            "path": route.path.text,
-            "depth": len(route.path.segments),
-            "comment": _comment(
-                f"{_where(source, route.span)}  {route.path.text} -> {_target_text(route)}"
-            ),
-            "bind": name.replace("_route_", "_bind_"),
-            "key": name.replace("_route_", "_key_"),
-            "bind_body": None,
-            "key_body": None,
-            "cache": None,
-            "redirect": None,
-        }
-        path_caps = [
-            f"{pyrepr(seg.capture)}: parts[{i}]"
-            for i, seg in enumerate(route.path.segments, start=1)
-            if seg.capture is not None
-        ]
-        host_caps = any(p.captures for p in block.patterns)
-        if path_caps and host_caps:
-            entry["bind_body"] = "{**host, " + ", ".join(path_caps) + "}"
-        elif path_caps:
-            entry["bind_body"] = "{" + ", ".join(path_caps) + "}"
-        elif host_caps:
-            entry["bind_body"] = "host"
+    def target(self, route: Route) -> str:
+        """The name of a route's app, cache, status or redirect object (once per route)."""
+        number = self.route_number.setdefault(id(route), len(self.route_number) + 1)
+        if id(route) in self.route_target:
+            return self.route_target[id(route)]
         target = route.target
         if isinstance(target, AppTarget):
-            entry["target"] = load(target)
+            name = self.load(target)
         elif isinstance(target, FactoryTarget):
-            args = [
-                f"captures[{pyrepr(a.value)}]" if a.kind == "capture" else pyrepr(a.value)
-                for a in target.args
-            ]
-            entry["key_body"] = "(" + ", ".join(args) + ("," if len(args) == 1 else "") + ")"
-            entry["cache"] = entry["target"] = name.replace("_route_", "_cache_")
-            entry["factory"] = load(target)
-            entry["size"] = target.cache
+            name = f"_dc_cache_{number}"
+            self.caches.append(
+                {
+                    "name": name,
+                    "apps": f"_dc_apps_{number}",
+                    "factory": self.load(target),
+                    "size": target.cache,
+                    "arity": len(target.args),
+                    "comment": self.route_comment(route),
+                }
+            )
         elif isinstance(target, StatusTarget):
-            if target.code not in statuses:
-                statuses[target.code] = {
+            if target.code not in self.statuses:
+                self.statuses[target.code] = {
                     "name": f"_dc_status_{target.code}",
                     "text": status_line(target.code),
                 }
-            entry["target"] = statuses[target.code]["name"]
+            name = self.statuses[target.code]["name"]
         else:
             assert isinstance(target, RedirectTarget)
-            entry["redirect"] = entry["target"] = name.replace("_route_", "_redirect_")
-            entry["status"] = status_line(target.code)
-            entry["parts"] = tuple((p.kind, p.value) for p in target.parts)
-        routes_ctx.append(entry)
+            name = f"_dc_redirect_{number}"
+            self.redirects.append(
+                {
+                    "name": name,
+                    "status": status_line(target.code),
+                    "parts": tuple((p.kind, p.value) for p in target.parts),
+                    "comment": self.route_comment(route),
+                }
+            )
+        self.route_target[id(route)] = name
         return name
 
-    blocks_ctx: list[dict[str, Any]] = []
-    block_roots: dict[int, tuple[str, int]] = {}
-    for index, block in enumerate(table.all_blocks(), start=1):
+    def route_comment(self, route: Route) -> str:
+        where = _where(self.source, route.span)
+        return _comment(f"{where}  {route.path.text} -> {_target_text(route)}")
+
+    # -- one table per host pattern (or the default block) ---------------------
+
+    def add_table(
+        self, block: Block, pattern: HostPattern | None, states: list[State]
+    ) -> dict[str, Any]:
+        t = len(self.tables) + 1
+        prefix = "default" if pattern is None else pattern.text
+        host_names = list(pattern.captures) if pattern is not None else []
         routes = list(block.ordered_routes())
-        route_names = [route_entry(r, block) for r in routes]
-        states = [
-            _State(
-                f"_dc_state_{index}_{s.index}",
-                "{" + ", ".join(f"{pyrepr(k)}: _dc_state_{index}_{c}" for k, c in s.children) + "}",
-                "None" if s.other is None else f"_dc_state_{index}_{s.other}",
-                pyrepr_names(tuple(route_names[r] for r in s.chain)) if s.chain else "()",
+        hits = [self.hit(t, i, route, prefix, host_names) for i, route in enumerate(routes, 1)]
+        depth = max((len(r.path.segments) for r in routes), default=0)
+        self.depths.add(depth)
+
+        def state_name(index: int) -> str:
+            return f"_dc_state_{t}_{index}"
+
+        rendered = []
+        for st in states:
+            children = ", ".join(f"{pyrepr(k)}: {state_name(c)}" for k, c in st.children)
+            chain = [hits[r]["name"] for r in st.chain]
+            rendered.append(
+                {
+                    "name": state_name(st.index),
+                    "children": "{" + children + "}",
+                    "other": "None" if st.other is None else state_name(st.other),
+                    "first": chain[0] if chain else "None",
+                    "rest": pyrepr_names(tuple(chain[1:])) if len(chain) > 1 else "()",
+                }
             )
-            for s in _states(block, routes, source)
-        ]
-        root = states[-1].name
-        depth = max((len(r.path.segments) for r in block.routes), default=0)
-        block_roots[id(block)] = (root, depth + 1)
-        blocks_ctx.append(
+        label = "default" if pattern is None else f"host {pattern.text}"
+        self.tables.append(
             {
-                "comment": _comment(
-                    ("default" if block.is_default else "host " + block.label)
-                    + f"  ({_where(source, block.span)})"
-                ),
-                "states": states,
+                "comment": _comment(f"{label}  ({_where(self.source, block.span)})"),
+                "hits": hits,
+                "states": rendered,
+                "root": rendered[-1]["name"],
+                "walk": f"_dc_walk_{depth}" if depth else "None",
+                "depth": depth,
+                "entry": f"_DC_HOST_{t}",
             }
         )
+        return self.tables[-1]
 
-    if table.default is not None:
-        root, split = block_roots[id(table.default)]
-        default_entry = f"({root}, {split}, _DC_NO_CAPTURES, 'default ')"
-    else:
-        default_entry = "(_DC_EMPTY, 1, _DC_NO_CAPTURES, '')"
+    def hit(
+        self, t: int, i: int, route: Route, prefix: str, host_names: list[str]
+    ) -> dict[str, Any]:
+        """A route as the walker meets it: a constant tuple when nothing about
+        it depends on the request, else a function written out for it."""
+        target_name = self.target(route)
+        route_name = f"{prefix} {route.path.text}"
+        segments = route.path.segments
+        factory = isinstance(route.target, FactoryTarget)
+        if not factory and not host_names and not route.path.captures:
+            script = "".join("/" + (s.literal or "") for s in segments)
+            return {
+                "kind": "static",
+                "name": f"_dc_hit_{t}_{i}",
+                "value": f"({target_name}, {pyrepr(route_name)}, {pyrepr(script)}, {len(script)})",
+                "comment": self.route_comment(route),
+            }
+        variables: dict[str, str] = {}
+        loads = []
+        for name in host_names:
+            var = f"v{len(variables)}"
+            variables[name] = var
+            loads.append((var, f"host[{pyrepr(name)}]"))
+        script: list[tuple[bool, str]] = []
+        for position, seg in enumerate(segments, 1):
+            if seg.capture is not None:
+                var = f"v{len(variables)}"
+                variables[seg.capture] = var
+                loads.append((var, f"parts[{position}]"))
+                script += [(True, "/"), (False, var)]
+            else:
+                script.append((True, "/" + (seg.literal or "")))
+        key = None
+        if isinstance(route.target, FactoryTarget):
+            args = [
+                variables[str(a.value)] if a.kind == "capture" else pyrepr(a.value)
+                for a in route.target.args
+            ]
+            # One argument: the key is the argument itself (no tuple to build).
+            key = args[0] if len(args) == 1 else "(" + ", ".join(args) + ")"
+        captures = None
+        if variables:
+            captures = "{" + ", ".join(f"{pyrepr(n)}: {v}" for n, v in variables.items()) + "}"
+        all_literal = not route.path.captures
+        script_src = _concat(script) if segments else None
+        return {
+            "kind": "function",
+            "name": f"_dc_route_{t}_{i}",
+            "comment": self.route_comment(route),
+            "loads": loads,
+            "key": key,
+            "target": target_name,
+            "apps": target_name.replace("_dc_cache_", "_dc_apps_"),
+            "route_name": route_name,
+            "captures": captures,
+            "script": script_src,
+            "cut": len("".join(t for _, t in script)) if segments and all_literal else None,
+        }
 
+
+def build_context(table: RouteTable, source: Source, source_name: str) -> dict[str, Any]:
+    cx = _Context(table, source)
+    entries: dict[int, list[dict[str, Any]]] = {}
+    for block in table.all_blocks():
+        states = _states(block, list(block.ordered_routes()), source)
+        patterns: list[HostPattern | None] = list(block.patterns) or [None]
+        entries[id(block)] = [cx.add_table(block, p, states) for p in patterns]
+    default_entry = entries[id(table.default)][0]["entry"] if table.default is not None else None
+    statuses = [cx.statuses[c] for c in sorted(cx.statuses)]
+    loads = list(cx.loads.values())
+    imports = []
+    if loads:
+        imports.append("importlib")
+    if table.has_hosts:
+        imports.append("ipaddress")
+    if cx.caches:
+        imports.append("threading")
     ctx: dict[str, Any] = {
         "version": __version__,
         "source_name": _comment_path(source_name),
         "sha256": source.sha256,
-        "loads": list(loads.values()),
-        "has_lazy": has_lazy,
-        "statuses": [statuses[c] for c in sorted(statuses)],
-        "routes": routes_ctx,
-        "caches": any(r["cache"] for r in routes_ctx),
-        "redirects": any(r["redirect"] for r in routes_ctx),
-        "blocks": blocks_ctx,
+        "loads": loads,
+        "has_lazy": any(load["lazy"] for load in loads),
+        "statuses": statuses,
+        "caches": cx.caches,
+        "redirects": cx.redirects,
+        "tables": cx.tables,
+        "walkers": sorted(d for d in cx.depths if d),
+        "unroll": UNROLL,
         "default_entry": default_entry,
         "has_hosts": table.has_hosts,
+        "stdlib_imports": imports,
+        "stdlib_from_imports": [("urllib.parse", "quote")] if cx.redirects else [],
     }
-    ctx.update(_host_tables(table, block_roots))
-    imports = []
-    if ctx["loads"]:
-        imports.append("importlib")
-    if table.has_hosts:
-        imports.append("ipaddress")
-    if ctx["caches"]:
-        imports.append("threading")
-    ctx["stdlib_imports"] = imports
-    ctx["stdlib_from_imports"] = [("urllib.parse", "quote")] if ctx["redirects"] else []
+    if not table.has_hosts:
+        ctx["default_table"] = cx.tables[0] if cx.tables else None
+    ctx.update(_host_tables(table, entries))
     return ctx
+
+
+#: Walkers for paths up to this many segments are unrolled (no loop).
+UNROLL = 4
 
 
 def _comment_path(name: str) -> str:
@@ -269,47 +347,53 @@ def _target_text(route: Route) -> str:
     return f"redirect {t.code} {t.url!r}"
 
 
-def _host_tables(table: RouteTable, roots: dict[int, tuple[str, int]]) -> dict[str, Any]:
-    exact_entries: list[dict[str, Any]] = []
-    fast: dict[str, str] = {}
+def _host_tables(table: RouteTable, entries: dict[int, list[dict[str, Any]]]) -> dict[str, Any]:
     exact: dict[str, str] = {}
     exact_port: dict[tuple[str, int], str] = {}
+    fast: dict[str, str] = {}
     patterns: dict[int, dict[str, dict[tuple[int, int | None], str]]] = {}
+    entry_of: dict[int, dict[str, Any]] = {}
+    for block in table.blocks:
+        for pattern, entry in zip(block.patterns, entries[id(block)], strict=True):
+            entry_of[id(pattern)] = entry
     ported = {p.host for p, _ in table.host_patterns() if p.kind == "exact" and p.port is not None}
-    count = 0
-    for pattern, block in table.host_patterns():
-        root, split = roots[id(block)]
-        prefix = pattern.text + " "
+    for pattern, _block in table.host_patterns():
+        found = entry_of[id(pattern)]
+        entry = found["entry"]
         if pattern.kind == "exact":
-            count += 1
-            name = f"_DC_HOST_{count}"
-            exact_entries.append({"name": name, "root": root, "split": split, "prefix": prefix})
             if pattern.port is None:
-                exact[pattern.host] = name
+                exact[pattern.host] = entry
                 if pattern.host not in ported:
-                    fast[pattern.host] = name
+                    fast[pattern.host] = entry
             else:
-                exact_port[(pattern.host, pattern.port)] = name
-                fast[f"{pattern.host}:{pattern.port}"] = name
+                exact_port[(pattern.host, pattern.port)] = entry
+                fast[f"{pattern.host}:{pattern.port}"] = entry
             continue
         key = (0 if pattern.kind == "wildcard" else len(pattern.captures), pattern.port)
-        entry = f"({root}, {split}, {pyrepr(pattern.captures)}, {pyrepr(prefix)})"
         suffixes = patterns.setdefault(len(pattern.suffix), {})
-        suffixes.setdefault(pattern.host, {})[key] = entry
+        suffixes.setdefault(pattern.host, {})[key] = (
+            f"({found['walk']}, {found['root']}, {pyrepr(pattern.captures)})"
+        )
 
     def sort_key(k: tuple[int, int | None]) -> tuple[int, int]:
         return (k[0], k[1] or 0)
 
+    any_port = any(p.port is not None for p, _ in table.host_patterns())
     return {
-        "exact_entries": exact_entries,
         "fast": sorted(fast.items()),
         "exact": sorted(exact.items()),
         "exact_port": sorted(exact_port.items()),
+        # Remember hosts by their raw Host header only when no pattern names a
+        # port: then the scheme (which sets the default port) cannot matter.
+        "memo": table.has_hosts and not any_port,
         "patterns": [
             (
                 size,
                 [
-                    (suffix, sorted(entries.items(), key=lambda kv: sort_key(kv[0])))
+                    (
+                        suffix,
+                        sorted(entries.items(), key=lambda kv: sort_key(kv[0])),
+                    )
                     for suffix, entries in sorted(patterns[size].items())
                 ],
             )
@@ -318,9 +402,41 @@ def _host_tables(table: RouteTable, roots: dict[int, tuple[str, int]]) -> dict[s
     }
 
 
+def _tidy(code: str) -> str:
+    """PEP 8 blank lines, whatever the template's conditionals left: two
+    around each top-level def or class (with the comments above it), at most
+    one elsewhere at top level, none at the start of a block's body."""
+    lines = code.split("\n")
+    out: list[str] = []
+    in_def = False
+    for i, line in enumerate(lines):
+        if line == "":
+            out.append(line)
+            continue
+        top = not line[0].isspace()
+        starts_def = line.startswith(("def ", "class "))
+        if top and line.startswith("#"):
+            rest = next((x for x in lines[i + 1 :] if not x.startswith("#")), "")
+            starts_def = rest.startswith(("def ", "class "))
+        if top and out and not (out[-1].startswith("#") and starts_def and out[-1] != ""):
+            blanks = 0
+            while out and out[-1] == "":
+                out.pop()
+                blanks += 1
+            if out:
+                wanted = 2 if (starts_def or in_def) else min(blanks, 1)
+                if out[-1].startswith("#") and not starts_def:
+                    wanted = min(blanks, 1)
+                out.extend([""] * wanted)
+        if top and not line.startswith("#"):
+            in_def = starts_def
+        out.append(line)
+    return "\n".join(out)
+
+
 def generate(table: RouteTable, source: Source, source_name: str) -> str:
     """Render the dispatcher module and check that it compiles."""
     ctx = build_context(table, source, source_name)
-    code = _environment().get_template("dispatcher.py.j2").render(ctx)
+    code = _tidy(_environment().get_template("dispatcher.py.j2").render(ctx))
     compile(code, source_name, "exec")
     return code

@@ -96,6 +96,24 @@ def _dc_quote(text, extra):
 _dc_bad_request = _DcStatus("400 Bad Request")
 _dc_not_found = _DcStatus("404 Not Found")
 _DC_NO_CAPTURES = {}
+_DC_FALLBACK = object()  # what a route returns when its factory returned None
+
+
+def _dc_fallback(environ, start_response, hits, parts, host, path_info):
+    """The rest of a route chain, after a factory returned None (SPEC §3)."""
+    for hit in hits:
+        if hit.__class__ is tuple:
+            app, name, script, cut = hit
+            environ["dispatchc.route"] = name
+            if cut:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                environ["PATH_INFO"] = path_info[cut:]
+            return app(environ, start_response)
+        response = hit(environ, start_response, parts, host)
+        if response is not _DC_FALLBACK:
+            return response
+    return _dc_not_found(environ, start_response)
+
 
 # -- targets ------------------------------------------------------------------
 
@@ -104,76 +122,61 @@ _dc_app_1 = _dc_load('backend_app', 'application')
 
 # frontend_app:application
 _dc_app_2 = _dc_load('frontend_app', 'application')
+
 _dc_status_204 = _DcStatus('204 No Content')
-
-# -- routes -------------------------------------------------------------------
-# A route is (path, segments, bind, key, target): ``bind`` returns its
-# captures, ``key`` the factory's argument tuple (None: ``target`` is an app).
-
-# mounts.disp:5 /backend -> backend_app:application
-_dc_route_1 = ('/backend', 1, None, None, _dc_app_1)
-
-# mounts.disp:6 /healthz -> status 204
-_dc_route_2 = ('/healthz', 1, None, None, _dc_status_204)
 
 # mounts.disp:7 /old -> redirect 308 '/backend{path}'
 _dc_redirect_3 = _DcRedirect('308 Permanent Redirect', (('text', '/backend'), ('path', 'path')))
-_dc_route_3 = ('/old', 1, None, None, _dc_redirect_3)
 
-# mounts.disp:4 / -> frontend_app:application
-_dc_route_4 = ('/', 0, None, None, _dc_app_2)
-
-# -- path tables --------------------------------------------------------------
-# A state is (literal segment -> state, state for any other segment, routes
-# that handle a path ending here, most specific first, with their fallbacks).
+# -- routes and path tables ---------------------------------------------------
+# A route is a tuple (app, dispatchc.route, SCRIPT_NAME suffix, its length)
+# when nothing about it depends on the request, else a function that returns
+# the response, or _DC_FALLBACK when its factory returned None.
+# A state is (literal segment -> state, state for any other segment, the
+# route that handles a path ending here, the routes to fall back to).
 
 # default (mounts.disp:4)
-_dc_state_1_0 = ({}, None, (_dc_route_3, _dc_route_4))
-_dc_state_1_1 = ({}, None, (_dc_route_2, _dc_route_4))
-_dc_state_1_2 = ({}, None, (_dc_route_1, _dc_route_4))
-_dc_state_1_3 = ({'backend': _dc_state_1_2, 'healthz': _dc_state_1_1, 'old': _dc_state_1_0}, None, (_dc_route_4,))
-_DC_EMPTY = ({}, None, ())
+# mounts.disp:5 /backend -> backend_app:application
+_dc_hit_1_1 = (_dc_app_1, 'default /backend', '/backend', 8)
+# mounts.disp:6 /healthz -> status 204
+_dc_hit_1_2 = (_dc_status_204, 'default /healthz', '/healthz', 8)
+# mounts.disp:7 /old -> redirect 308 '/backend{path}'
+_dc_hit_1_3 = (_dc_redirect_3, 'default /old', '/old', 4)
+# mounts.disp:4 / -> frontend_app:application
+_dc_hit_1_4 = (_dc_app_2, 'default /', '', 0)
+_dc_state_1_0 = ({}, None, _dc_hit_1_3, (_dc_hit_1_4,))
+_dc_state_1_1 = ({}, None, _dc_hit_1_2, (_dc_hit_1_4,))
+_dc_state_1_2 = ({}, None, _dc_hit_1_1, (_dc_hit_1_4,))
+_dc_state_1_3 = ({'backend': _dc_state_1_2, 'healthz': _dc_state_1_1, 'old': _dc_state_1_0}, None, _dc_hit_1_4, ())
 
-# -- host tables --------------------------------------------------------------
-# A block entry is (root state, split, host captures, route name prefix).
-_DC_DEFAULT = (_dc_state_1_3, 2, _DC_NO_CAPTURES, 'default ')
+_DC_EMPTY = ({}, None, None, ())
 
 
 def application(environ, start_response):
-    """The WSGI entry point: pick the host block, walk the path, call the app."""
-    state, split, host, prefix = _DC_DEFAULT
+    """The WSGI entry point: walk the path, call the route found."""
+    state = _dc_state_1_3
+    host = _DC_NO_CAPTURES
     path_info = environ.get("PATH_INFO", "")
-    parts = path_info.split("/", split)
-    if not parts[0]:
-        for segment in parts[1:split]:
-            child = state[0].get(segment)
-            if child is None:
-                child = state[1]
-                if child is None or not segment:
-                    break
+    parts = path_info.split("/", 2)
+    if len(parts) > 1 and not parts[0]:
+        segment = parts[1]
+        child = state[0].get(segment)
+        if child is None and segment:
+            child = state[1]
+        if child is not None:
             state = child
-    for path, depth, bind, key, target in state[2]:
-        captures = bind(parts, host) if bind is not None else None
-        if key is None:
-            app = target
-        else:
-            args = key(captures)
-            app = target.apps.get(args)
-            if app is None:
-                app = target.create(args)
-                if app is None:
-                    continue
-        environ["dispatchc.route"] = prefix + path
-        if captures:
-            old = environ.get("wsgiorg.routing_args")
-            if old:
-                captures = {**old[1], **captures}
-                environ["wsgiorg.routing_args"] = (old[0], captures)
-            else:
-                environ["wsgiorg.routing_args"] = ((), captures)
-        if depth:
-            script = "/".join(parts[: depth + 1])
+
+    hit = state[2]
+    if hit.__class__ is tuple:
+        app, name, script, cut = hit
+        environ["dispatchc.route"] = name
+        if cut:
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-            environ["PATH_INFO"] = path_info[len(script) :]
+            environ["PATH_INFO"] = path_info[cut:]
         return app(environ, start_response)
-    return _dc_not_found(environ, start_response)
+    if hit is None:
+        return _dc_not_found(environ, start_response)
+    response = hit(environ, start_response, parts, host)
+    if response is _DC_FALLBACK:
+        return _dc_fallback(environ, start_response, state[3], parts, host, path_info)
+    return response

@@ -24,26 +24,27 @@ def _dc_load(module, attr):
 
 
 class _DcCache:
-    """The apps one route's factory made, by argument tuple (``cache N``).
+    """The apps one route's factory made, by arguments (``cache N``).
 
     A hit is one dict lookup, without a lock. A miss locks only its own key,
     so a slow factory delays neither other keys nor hits. None and
     exceptions are not cached. At most ``size`` apps are kept: the oldest
-    created is dropped first.
+    created is dropped first. The key is the argument itself for a factory
+    of one argument, else the tuple of its arguments.
     """
 
     __slots__ = ("_factory", "_mutex", "_pending", "_size", "apps")
 
-    def __init__(self, factory, size):
+    def __init__(self, factory, size, arity):
         self.apps = {}
-        self._factory = factory
+        self._factory = factory if arity == 1 else (lambda args: factory(*args))
         self._size = size
         self._mutex = threading.Lock()
         self._pending = {}
 
     def create(self, key):
         if not self._size:
-            return self._factory(*key)
+            return self._factory(key)
         with self._mutex:
             pending = self._pending.get(key)
             if pending is None:
@@ -53,7 +54,7 @@ class _DcCache:
             with pending[0]:
                 app = self.apps.get(key)
                 if app is None:
-                    app = self._factory(*key)
+                    app = self._factory(key)
                     if app is not None:
                         with self._mutex:
                             apps = self.apps
@@ -143,6 +144,7 @@ def _dc_quote(text, extra):
 _dc_bad_request = _DcStatus("400 Bad Request")
 _dc_not_found = _DcStatus("404 Not Found")
 _DC_NO_CAPTURES = {}
+_DC_FALLBACK = object()  # what a route returns when its factory returned None
 _DC_HOST_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-_."
 
 
@@ -200,6 +202,28 @@ def _dc_host(environ):
         return None
     return name, port
 
+
+def _dc_fallback(environ, start_response, hits, parts, host, path_info):
+    """The rest of a route chain, after a factory returned None (SPEC §3)."""
+    for hit in hits:
+        if hit.__class__ is tuple:
+            app, name, script, cut = hit
+            environ["dispatchc.route"] = name
+            if cut:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                environ["PATH_INFO"] = path_info[cut:]
+            return app(environ, start_response)
+        response = hit(environ, start_response, parts, host)
+        if response is not _DC_FALLBACK:
+            return response
+    return _dc_not_found(environ, start_response)
+
+
+def _dc_reject(environ, start_response, parts, host):
+    """The route of an invalid Host header: 400, before any app or factory."""
+    return _dc_bad_request(environ, start_response)
+
+
 # -- targets ------------------------------------------------------------------
 
 # frontend_app:application
@@ -207,67 +231,128 @@ _dc_app_1 = _dc_load('frontend_app', 'application')
 
 # tenants_app:make_app
 _dc_factory_1 = _dc_load('tenants_app', 'make_app')
+
 _dc_status_204 = _DcStatus('204 No Content')
 _dc_status_404 = _DcStatus('404 Not Found')
 
-# -- routes -------------------------------------------------------------------
-# A route is (path, segments, bind, key, target): ``bind`` returns its
-# captures, ``key`` the factory's argument tuple (None: ``target`` is an app).
-
-# tenants.disp:9 / -> frontend_app:application
-_dc_route_1 = ('/', 0, None, None, _dc_app_1)
-
-# tenants.disp:5 /healthz -> status 204
-
-
-def _dc_bind_2(parts, host):
-    return host
-_dc_route_2 = ('/healthz', 1, _dc_bind_2, None, _dc_status_204)
-
 # tenants.disp:4 / -> tenants_app:make_app(tenant, region)
-
-
-def _dc_bind_3(parts, host):
-    return host
-
-
-def _dc_key_3(captures):
-    return (captures['tenant'], captures['region'])
-
-
-_dc_cache_3 = _DcCache(_dc_factory_1, 256)
-_dc_route_3 = ('/', 0, _dc_bind_3, _dc_key_3, _dc_cache_3)
+_dc_cache_3 = _DcCache(_dc_factory_1, 256, 2)
+_dc_apps_3 = _dc_cache_3.apps
 
 # tenants.disp:14 / -> redirect 302 'https://www.saas.example{path}'
 _dc_redirect_4 = _DcRedirect('302 Found', (('text', 'https://www.saas.example'), ('path', 'path')))
-_dc_route_4 = ('/', 0, None, None, _dc_redirect_4)
 
-# tenants.disp:18 / -> status 404
-_dc_route_5 = ('/', 0, None, None, _dc_status_404)
+# -- routes and path tables ---------------------------------------------------
+# A route is a tuple (app, dispatchc.route, SCRIPT_NAME suffix, its length)
+# when nothing about it depends on the request, else a function that returns
+# the response, or _DC_FALLBACK when its factory returned None.
+# A state is (literal segment -> state, state for any other segment, the
+# route that handles a path ending here, the routes to fall back to).
 
-# -- path tables --------------------------------------------------------------
-# A state is (literal segment -> state, state for any other segment, routes
-# that handle a path ending here, most specific first, with their fallbacks).
+# host saas.example (tenants.disp:8)
+# tenants.disp:9 / -> frontend_app:application
+_dc_hit_1_1 = (_dc_app_1, 'saas.example /', '', 0)
+_dc_state_1_0 = ({}, None, _dc_hit_1_1, ())
 
-# host saas.example, www.saas.example (tenants.disp:8)
-_dc_state_1_0 = ({}, None, (_dc_route_1,))
+# host www.saas.example (tenants.disp:8)
+# tenants.disp:9 / -> frontend_app:application
+_dc_hit_2_1 = (_dc_app_1, 'www.saas.example /', '', 0)
+_dc_state_2_0 = ({}, None, _dc_hit_2_1, ())
 
 # host {tenant}.{region}.saas.example (tenants.disp:3)
-_dc_state_2_0 = ({}, None, (_dc_route_2, _dc_route_3))
-_dc_state_2_1 = ({'healthz': _dc_state_2_0}, None, (_dc_route_3,))
+
+
+# tenants.disp:5 /healthz -> status 204
+def _dc_route_3_1(environ, start_response, parts, host):
+    v0 = host['tenant']
+    v1 = host['region']
+    app = _dc_status_204
+    environ["dispatchc.route"] = '{tenant}.{region}.saas.example /healthz'
+    captures = {'tenant': v0, 'region': v1}
+    old = environ.get("wsgiorg.routing_args")
+    if old:
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+    else:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/healthz'
+    environ["PATH_INFO"] = environ["PATH_INFO"][8 :]
+    return app(environ, start_response)
+
+
+# tenants.disp:4 / -> tenants_app:make_app(tenant, region)
+def _dc_route_3_2(environ, start_response, parts, host):
+    v0 = host['tenant']
+    v1 = host['region']
+    key = (v0, v1)
+    app = _dc_apps_3.get(key)
+    if app is None:
+        app = _dc_cache_3.create(key)
+        if app is None:
+            return _DC_FALLBACK
+    environ["dispatchc.route"] = '{tenant}.{region}.saas.example /'
+    captures = {'tenant': v0, 'region': v1}
+    old = environ.get("wsgiorg.routing_args")
+    if old:
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+    else:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    return app(environ, start_response)
+
+
+_dc_state_3_0 = ({}, None, _dc_route_3_1, (_dc_route_3_2,))
+_dc_state_3_1 = ({'healthz': _dc_state_3_0}, None, _dc_route_3_2, ())
 
 # host *.saas.example (tenants.disp:13)
-_dc_state_3_0 = ({}, None, (_dc_route_4,))
+# tenants.disp:14 / -> redirect 302 'https://www.saas.example{path}'
+_dc_hit_4_1 = (_dc_redirect_4, '*.saas.example /', '', 0)
+_dc_state_4_0 = ({}, None, _dc_hit_4_1, ())
 
 # default (tenants.disp:17)
-_dc_state_4_0 = ({}, None, (_dc_route_5,))
-_DC_EMPTY = ({}, None, ())
+# tenants.disp:18 / -> status 404
+_dc_hit_5_1 = (_dc_status_404, 'default /', '', 0)
+_dc_state_5_0 = ({}, None, _dc_hit_5_1, ())
 
-# -- host tables --------------------------------------------------------------
-# A block entry is (root state, split, host captures, route name prefix).
-_DC_DEFAULT = (_dc_state_4_0, 1, _DC_NO_CAPTURES, 'default ')
-_DC_HOST_1 = (_dc_state_1_0, 1, _DC_NO_CAPTURES, 'saas.example ')
-_DC_HOST_2 = (_dc_state_1_0, 1, _DC_NO_CAPTURES, 'www.saas.example ')
+
+def _dc_walk_1(environ, start_response, state, host):
+    """Walk a path of up to 1 segment, then call the route found."""
+    path_info = environ.get("PATH_INFO", "")
+    parts = path_info.split("/", 2)
+    if len(parts) > 1 and not parts[0]:
+        segment = parts[1]
+        child = state[0].get(segment)
+        if child is None and segment:
+            child = state[1]
+        if child is not None:
+            state = child
+
+    hit = state[2]
+    if hit.__class__ is tuple:
+        app, name, script, cut = hit
+        environ["dispatchc.route"] = name
+        if cut:
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+            environ["PATH_INFO"] = path_info[cut:]
+        return app(environ, start_response)
+    if hit is None:
+        return _dc_not_found(environ, start_response)
+    response = hit(environ, start_response, parts, host)
+    if response is _DC_FALLBACK:
+        return _dc_fallback(environ, start_response, state[3], parts, host, path_info)
+    return response
+
+
+_DC_EMPTY = ({}, None, None, ())
+
+# -- hosts ----------------------------------------------------------------------
+# A host entry is (walker, root state, host captures); no walker: only "/" routes.
+_DC_REJECT = (None, ({}, None, _dc_reject, ()), _DC_NO_CAPTURES)
+_DC_HOST_1 = (None, _dc_state_1_0, _DC_NO_CAPTURES)
+_DC_HOST_2 = (None, _dc_state_2_0, _DC_NO_CAPTURES)
+_DC_HOST_3 = (_dc_walk_1, _dc_state_3_1, _DC_NO_CAPTURES)
+_DC_HOST_4 = (None, _dc_state_4_0, _DC_NO_CAPTURES)
+_DC_HOST_5 = (None, _dc_state_5_0, _DC_NO_CAPTURES)
+_DC_DEFAULT = _DC_HOST_5
+# Raw Host headers that need no normalisation: exact hosts as written.
 _DC_FAST = {
     'saas.example': _DC_HOST_1,
     'www.saas.example': _DC_HOST_2,
@@ -276,30 +361,45 @@ _DC_EXACT = {
     'saas.example': _DC_HOST_1,
     'www.saas.example': _DC_HOST_2,
 }
-# (literal labels, {suffix: {(capture labels or 0 for "*", port): entry}}),
-# longest suffix first.
+# (literal labels, {suffix: {(capture labels, or 0 for "*", port): entry}}),
+# longest suffix first; an entry here holds capture names, not values.
 _DC_PATTERNS = (
     (
         2,
         {
             'saas.example': {
-                (0, None): (_dc_state_3_0, 1, (), '*.saas.example '),
-                (2, None): (_dc_state_2_1, 2, ('tenant', 'region'), '{tenant}.{region}.saas.example '),
+                (0, None): (None, _dc_state_4_0, ()),
+                (2, None): (_dc_walk_1, _dc_state_3_1, ('tenant', 'region')),
             },
         },
     ),
 )
+# Host headers seen, normalised and matched once; forgotten all at once when
+# more than _DC_MEMO_SIZE pile up, so memory does not grow with made-up hosts.
+_DC_MEMO_SIZE = 1024
+_dc_hosts = dict(_DC_FAST)
 
 
 def _dc_select(environ):
-    """The block entry for the request's host; None for an invalid host."""
+    """The host entry for a Host header not in _dc_hosts (SPEC §2)."""
     found = _dc_host(environ)
     if found is None:
-        return None
-    host, port = found
-    entry = _DC_EXACT.get(host)
-    if entry is not None:
-        return entry
+        entry = _DC_REJECT
+    else:
+        host, port = found
+        entry = _DC_EXACT.get(host)
+        if entry is None:
+            entry = _dc_match_patterns(host, port)
+    raw = environ.get("HTTP_HOST")
+    if raw:
+        global _dc_hosts
+        if len(_dc_hosts) >= len(_DC_FAST) + _DC_MEMO_SIZE:
+            _dc_hosts = dict(_DC_FAST)
+        _dc_hosts[raw] = entry
+    return entry
+
+
+def _dc_match_patterns(host, port):
     labels = host.split(".")
     count = len(labels)
     for size, suffixes in _DC_PATTERNS:
@@ -314,52 +414,28 @@ def _dc_select(environ):
                     or entries.get((0, None))
                 )
                 if entry is not None:
-                    state, split, names, prefix = entry
+                    walk, state, names = entry
                     captures = dict(zip(names, labels, strict=False)) if names else _DC_NO_CAPTURES
-                    return state, split, captures, prefix
+                    return walk, state, captures
     return _DC_DEFAULT
 
 
 def application(environ, start_response):
-    """The WSGI entry point: pick the host block, walk the path, call the app."""
-    entry = _DC_FAST.get(environ.get("HTTP_HOST"))
-    if entry is None:
-        entry = _dc_select(environ)
-        if entry is None:
-            return _dc_bad_request(environ, start_response)
-    state, split, host, prefix = entry
-    path_info = environ.get("PATH_INFO", "")
-    parts = path_info.split("/", split)
-    if not parts[0]:
-        for segment in parts[1:split]:
-            child = state[0].get(segment)
-            if child is None:
-                child = state[1]
-                if child is None or not segment:
-                    break
-            state = child
-    for path, depth, bind, key, target in state[2]:
-        captures = bind(parts, host) if bind is not None else None
-        if key is None:
-            app = target
-        else:
-            args = key(captures)
-            app = target.apps.get(args)
-            if app is None:
-                app = target.create(args)
-                if app is None:
-                    continue
-        environ["dispatchc.route"] = prefix + path
-        if captures:
-            old = environ.get("wsgiorg.routing_args")
-            if old:
-                captures = {**old[1], **captures}
-                environ["wsgiorg.routing_args"] = (old[0], captures)
-            else:
-                environ["wsgiorg.routing_args"] = ((), captures)
-        if depth:
-            script = "/".join(parts[: depth + 1])
-            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-            environ["PATH_INFO"] = path_info[len(script) :]
+    """The WSGI entry point: pick the host's table, walk the path, call the route."""
+    try:
+        walk, state, host = _dc_hosts[environ["HTTP_HOST"]]
+    except KeyError:  # no Host header, or one not seen yet
+        walk, state, host = _dc_select(environ)
+    if walk is not None:
+        return walk(environ, start_response, state, host)
+    hit = state[2]
+    if hit.__class__ is tuple:
+        app, name, script, cut = hit
+        environ["dispatchc.route"] = name
         return app(environ, start_response)
-    return _dc_not_found(environ, start_response)
+    if hit is None:
+        return _dc_not_found(environ, start_response)
+    response = hit(environ, start_response, None, host)
+    if response is _DC_FALLBACK:
+        return _dc_fallback(environ, start_response, state[3], None, host, "")
+    return response

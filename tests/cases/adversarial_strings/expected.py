@@ -23,26 +23,27 @@ def _dc_load(module, attr):
 
 
 class _DcCache:
-    """The apps one route's factory made, by argument tuple (``cache N``).
+    """The apps one route's factory made, by arguments (``cache N``).
 
     A hit is one dict lookup, without a lock. A miss locks only its own key,
     so a slow factory delays neither other keys nor hits. None and
     exceptions are not cached. At most ``size`` apps are kept: the oldest
-    created is dropped first.
+    created is dropped first. The key is the argument itself for a factory
+    of one argument, else the tuple of its arguments.
     """
 
     __slots__ = ("_factory", "_mutex", "_pending", "_size", "apps")
 
-    def __init__(self, factory, size):
+    def __init__(self, factory, size, arity):
         self.apps = {}
-        self._factory = factory
+        self._factory = factory if arity == 1 else (lambda args: factory(*args))
         self._size = size
         self._mutex = threading.Lock()
         self._pending = {}
 
     def create(self, key):
         if not self._size:
-            return self._factory(*key)
+            return self._factory(key)
         with self._mutex:
             pending = self._pending.get(key)
             if pending is None:
@@ -52,7 +53,7 @@ class _DcCache:
             with pending[0]:
                 app = self.apps.get(key)
                 if app is None:
-                    app = self._factory(*key)
+                    app = self._factory(key)
                     if app is not None:
                         with self._mutex:
                             apps = self.apps
@@ -142,6 +143,24 @@ def _dc_quote(text, extra):
 _dc_bad_request = _DcStatus("400 Bad Request")
 _dc_not_found = _DcStatus("404 Not Found")
 _DC_NO_CAPTURES = {}
+_DC_FALLBACK = object()  # what a route returns when its factory returned None
+
+
+def _dc_fallback(environ, start_response, hits, parts, host, path_info):
+    """The rest of a route chain, after a factory returned None (SPEC §3)."""
+    for hit in hits:
+        if hit.__class__ is tuple:
+            app, name, script, cut = hit
+            environ["dispatchc.route"] = name
+            if cut:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                environ["PATH_INFO"] = path_info[cut:]
+            return app(environ, start_response)
+        response = hit(environ, start_response, parts, host)
+        if response is not _DC_FALLBACK:
+            return response
+    return _dc_not_found(environ, start_response)
+
 
 # -- targets ------------------------------------------------------------------
 
@@ -151,133 +170,177 @@ _dc_factory_1 = _dc_load('mod.sub', 'make')
 # mod:make
 _dc_factory_2 = _dc_load('mod', 'make')
 
-# -- routes -------------------------------------------------------------------
-# A route is (path, segments, bind, key, target): ``bind`` returns its
-# captures, ``key`` the factory's argument tuple (None: ``target`` is an app).
-
 # routes.disp:8 /{a}/{b}/{c} -> mod.sub:make('\u2028|\t|\u200b|😀', '{a}', a, b, c)
-
-
-def _dc_bind_1(parts, host):
-    return {'a': parts[1], 'b': parts[2], 'c': parts[3]}
-
-
-def _dc_key_1(captures):
-    return ('\u2028|\t|\u200b|😀', '{a}', captures['a'], captures['b'], captures['c'])
-
-
-_dc_cache_1 = _DcCache(_dc_factory_1, 1024)
-_dc_route_1 = ('/{a}/{b}/{c}', 3, _dc_bind_1, _dc_key_1, _dc_cache_1)
+_dc_cache_1 = _DcCache(_dc_factory_1, 1024, 5)
+_dc_apps_1 = _dc_cache_1.apps
 
 # routes.disp:6 /args/{x} -> mod:make(x, '"; import os; os.system(\'x\') #', '\\', '{{x}}', '日本語', '\\n"""')
+_dc_cache_2 = _DcCache(_dc_factory_2, 1024, 6)
+_dc_apps_2 = _dc_cache_2.apps
 
-
-def _dc_bind_2(parts, host):
-    return {'x': parts[2]}
-
-
-def _dc_key_2(captures):
-    return (captures['x'], '"; import os; os.system(\'x\') #', '\\', '{{x}}', '日本語', '\\n"""')
-
-
-_dc_cache_2 = _DcCache(_dc_factory_2, 1024)
-_dc_route_2 = ('/args/{x}', 2, _dc_bind_2, _dc_key_2, _dc_cache_2)
+# routes.disp:7 /inject -> mod:make("')", "__import__('os')", '#', '\\"', '}}{')
+_dc_cache_5 = _DcCache(_dc_factory_2, 1024, 5)
+_dc_apps_5 = _dc_cache_5.apps
 
 # routes.disp:2 /braces -> redirect 301 'https://example.com/{{literal}}/{{{path}}}'
 _dc_redirect_3 = _DcRedirect('301 Moved Permanently', (('text', 'https://example.com/{literal}/{'), ('path', 'path'), ('text', '}')))
-_dc_route_3 = ('/braces', 1, None, None, _dc_redirect_3)
 
 # routes.disp:5 /café -> redirect 302 '/caf%C3%A9?x=é'
 _dc_redirect_4 = _DcRedirect('302 Found', (('text', '/caf%C3%A9?x=%C3%A9'),))
-_dc_route_4 = ('/café', 1, None, None, _dc_redirect_4)
-
-# routes.disp:7 /inject -> mod:make("')", "__import__('os')", '#', '\\"', '}}{')
-
-
-def _dc_key_5(captures):
-    return ("')", "__import__('os')", '#', '\\"', '}}{')
-
-
-_dc_cache_5 = _DcCache(_dc_factory_2, 1024)
-_dc_route_5 = ('/inject', 1, None, _dc_key_5, _dc_cache_5)
 
 # routes.disp:4 /tricky -> redirect 302 "/'''#{{}}'"
 _dc_redirect_6 = _DcRedirect('302 Found', (('text', "/'''#{}'"),))
-_dc_route_6 = ('/tricky', 1, None, None, _dc_redirect_6)
 
 # routes.disp:3 /unicode -> redirect 302 'https://bücher.example/straße/ünïcødé?q=日本{path}'
 _dc_redirect_7 = _DcRedirect('302 Found', (('text', 'https://b%C3%BCcher.example/stra%C3%9Fe/%C3%BCn%C3%AFc%C3%B8d%C3%A9?q=%E6%97%A5%E6%9C%AC'), ('path', 'path')))
-_dc_route_7 = ('/unicode', 1, None, None, _dc_redirect_7)
 
-# -- path tables --------------------------------------------------------------
-# A state is (literal segment -> state, state for any other segment, routes
-# that handle a path ending here, most specific first, with their fallbacks).
+# -- routes and path tables ---------------------------------------------------
+# A route is a tuple (app, dispatchc.route, SCRIPT_NAME suffix, its length)
+# when nothing about it depends on the request, else a function that returns
+# the response, or _DC_FALLBACK when its factory returned None.
+# A state is (literal segment -> state, state for any other segment, the
+# route that handles a path ending here, the routes to fall back to).
 
 # default (routes.disp:2)
-_dc_state_1_0 = ({}, None, (_dc_route_1,))
-_dc_state_1_1 = ({}, _dc_state_1_0, ())
-_dc_state_1_2 = ({}, _dc_state_1_1, ())
-_dc_state_1_3 = ({}, None, (_dc_route_1, _dc_route_7))
-_dc_state_1_4 = ({}, _dc_state_1_3, (_dc_route_7,))
-_dc_state_1_5 = ({}, _dc_state_1_4, (_dc_route_7,))
-_dc_state_1_6 = ({}, None, (_dc_route_1, _dc_route_6))
-_dc_state_1_7 = ({}, _dc_state_1_6, (_dc_route_6,))
-_dc_state_1_8 = ({}, _dc_state_1_7, (_dc_route_6,))
-_dc_state_1_9 = ({}, None, (_dc_route_1, _dc_route_5))
-_dc_state_1_10 = ({}, _dc_state_1_9, (_dc_route_5,))
-_dc_state_1_11 = ({}, _dc_state_1_10, (_dc_route_5,))
-_dc_state_1_12 = ({}, None, (_dc_route_1, _dc_route_4))
-_dc_state_1_13 = ({}, _dc_state_1_12, (_dc_route_4,))
-_dc_state_1_14 = ({}, _dc_state_1_13, (_dc_route_4,))
-_dc_state_1_15 = ({}, None, (_dc_route_1, _dc_route_3))
-_dc_state_1_16 = ({}, _dc_state_1_15, (_dc_route_3,))
-_dc_state_1_17 = ({}, _dc_state_1_16, (_dc_route_3,))
-_dc_state_1_18 = ({}, None, (_dc_route_1, _dc_route_2))
-_dc_state_1_19 = ({}, _dc_state_1_18, (_dc_route_2,))
-_dc_state_1_20 = ({}, _dc_state_1_19, ())
-_dc_state_1_21 = ({'args': _dc_state_1_20, 'braces': _dc_state_1_17, 'cafÃ©': _dc_state_1_14, 'inject': _dc_state_1_11, 'tricky': _dc_state_1_8, 'unicode': _dc_state_1_5}, _dc_state_1_2, ())
-_DC_EMPTY = ({}, None, ())
 
-# -- host tables --------------------------------------------------------------
-# A block entry is (root state, split, host captures, route name prefix).
-_DC_DEFAULT = (_dc_state_1_21, 4, _DC_NO_CAPTURES, 'default ')
+
+# routes.disp:8 /{a}/{b}/{c} -> mod.sub:make('\u2028|\t|\u200b|😀', '{a}', a, b, c)
+def _dc_route_1_1(environ, start_response, parts, host):
+    v0 = parts[1]
+    v1 = parts[2]
+    v2 = parts[3]
+    key = ('\u2028|\t|\u200b|😀', '{a}', v0, v1, v2)
+    app = _dc_apps_1.get(key)
+    if app is None:
+        app = _dc_cache_1.create(key)
+        if app is None:
+            return _DC_FALLBACK
+    environ["dispatchc.route"] = 'default /{a}/{b}/{c}'
+    captures = {'a': v0, 'b': v1, 'c': v2}
+    old = environ.get("wsgiorg.routing_args")
+    if old:
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+    else:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    script = '/' + v0 + '/' + v1 + '/' + v2
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+    environ["PATH_INFO"] = environ["PATH_INFO"][len(script) :]
+    return app(environ, start_response)
+
+
+# routes.disp:6 /args/{x} -> mod:make(x, '"; import os; os.system(\'x\') #', '\\', '{{x}}', '日本語', '\\n"""')
+def _dc_route_1_2(environ, start_response, parts, host):
+    v0 = parts[2]
+    key = (v0, '"; import os; os.system(\'x\') #', '\\', '{{x}}', '日本語', '\\n"""')
+    app = _dc_apps_2.get(key)
+    if app is None:
+        app = _dc_cache_2.create(key)
+        if app is None:
+            return _DC_FALLBACK
+    environ["dispatchc.route"] = 'default /args/{x}'
+    captures = {'x': v0}
+    old = environ.get("wsgiorg.routing_args")
+    if old:
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+    else:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    script = '/args/' + v0
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+    environ["PATH_INFO"] = environ["PATH_INFO"][len(script) :]
+    return app(environ, start_response)
+
+
+# routes.disp:2 /braces -> redirect 301 'https://example.com/{{literal}}/{{{path}}}'
+_dc_hit_1_3 = (_dc_redirect_3, 'default /braces', '/braces', 7)
+# routes.disp:5 /café -> redirect 302 '/caf%C3%A9?x=é'
+_dc_hit_1_4 = (_dc_redirect_4, 'default /café', '/cafÃ©', 6)
+
+
+# routes.disp:7 /inject -> mod:make("')", "__import__('os')", '#', '\\"', '}}{')
+def _dc_route_1_5(environ, start_response, parts, host):
+    key = ("')", "__import__('os')", '#', '\\"', '}}{')
+    app = _dc_apps_5.get(key)
+    if app is None:
+        app = _dc_cache_5.create(key)
+        if app is None:
+            return _DC_FALLBACK
+    environ["dispatchc.route"] = 'default /inject'
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/inject'
+    environ["PATH_INFO"] = environ["PATH_INFO"][7 :]
+    return app(environ, start_response)
+
+
+# routes.disp:4 /tricky -> redirect 302 "/'''#{{}}'"
+_dc_hit_1_6 = (_dc_redirect_6, 'default /tricky', '/tricky', 7)
+# routes.disp:3 /unicode -> redirect 302 'https://bücher.example/straße/ünïcødé?q=日本{path}'
+_dc_hit_1_7 = (_dc_redirect_7, 'default /unicode', '/unicode', 8)
+_dc_state_1_0 = ({}, None, _dc_route_1_1, ())
+_dc_state_1_1 = ({}, _dc_state_1_0, None, ())
+_dc_state_1_2 = ({}, _dc_state_1_1, None, ())
+_dc_state_1_3 = ({}, None, _dc_route_1_1, (_dc_hit_1_7,))
+_dc_state_1_4 = ({}, _dc_state_1_3, _dc_hit_1_7, ())
+_dc_state_1_5 = ({}, _dc_state_1_4, _dc_hit_1_7, ())
+_dc_state_1_6 = ({}, None, _dc_route_1_1, (_dc_hit_1_6,))
+_dc_state_1_7 = ({}, _dc_state_1_6, _dc_hit_1_6, ())
+_dc_state_1_8 = ({}, _dc_state_1_7, _dc_hit_1_6, ())
+_dc_state_1_9 = ({}, None, _dc_route_1_1, (_dc_route_1_5,))
+_dc_state_1_10 = ({}, _dc_state_1_9, _dc_route_1_5, ())
+_dc_state_1_11 = ({}, _dc_state_1_10, _dc_route_1_5, ())
+_dc_state_1_12 = ({}, None, _dc_route_1_1, (_dc_hit_1_4,))
+_dc_state_1_13 = ({}, _dc_state_1_12, _dc_hit_1_4, ())
+_dc_state_1_14 = ({}, _dc_state_1_13, _dc_hit_1_4, ())
+_dc_state_1_15 = ({}, None, _dc_route_1_1, (_dc_hit_1_3,))
+_dc_state_1_16 = ({}, _dc_state_1_15, _dc_hit_1_3, ())
+_dc_state_1_17 = ({}, _dc_state_1_16, _dc_hit_1_3, ())
+_dc_state_1_18 = ({}, None, _dc_route_1_1, (_dc_route_1_2,))
+_dc_state_1_19 = ({}, _dc_state_1_18, _dc_route_1_2, ())
+_dc_state_1_20 = ({}, _dc_state_1_19, None, ())
+_dc_state_1_21 = ({'args': _dc_state_1_20, 'braces': _dc_state_1_17, 'cafÃ©': _dc_state_1_14, 'inject': _dc_state_1_11, 'tricky': _dc_state_1_8, 'unicode': _dc_state_1_5}, _dc_state_1_2, None, ())
+
+_DC_EMPTY = ({}, None, None, ())
 
 
 def application(environ, start_response):
-    """The WSGI entry point: pick the host block, walk the path, call the app."""
-    state, split, host, prefix = _DC_DEFAULT
+    """The WSGI entry point: walk the path, call the route found."""
+    state = _dc_state_1_21
+    host = _DC_NO_CAPTURES
     path_info = environ.get("PATH_INFO", "")
-    parts = path_info.split("/", split)
-    if not parts[0]:
-        for segment in parts[1:split]:
-            child = state[0].get(segment)
-            if child is None:
-                child = state[1]
-                if child is None or not segment:
-                    break
+    parts = path_info.split("/", 4)
+    if len(parts) > 1 and not parts[0]:
+        segment = parts[1]
+        child = state[0].get(segment)
+        if child is None and segment:
+            child = state[1]
+        if child is not None:
             state = child
-    for path, depth, bind, key, target in state[2]:
-        captures = bind(parts, host) if bind is not None else None
-        if key is None:
-            app = target
-        else:
-            args = key(captures)
-            app = target.apps.get(args)
-            if app is None:
-                app = target.create(args)
-                if app is None:
-                    continue
-        environ["dispatchc.route"] = prefix + path
-        if captures:
-            old = environ.get("wsgiorg.routing_args")
-            if old:
-                captures = {**old[1], **captures}
-                environ["wsgiorg.routing_args"] = (old[0], captures)
-            else:
-                environ["wsgiorg.routing_args"] = ((), captures)
-        if depth:
-            script = "/".join(parts[: depth + 1])
+            if len(parts) > 2:
+                segment = parts[2]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 3:
+                        segment = parts[3]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+
+
+
+    hit = state[2]
+    if hit.__class__ is tuple:
+        app, name, script, cut = hit
+        environ["dispatchc.route"] = name
+        if cut:
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-            environ["PATH_INFO"] = path_info[len(script) :]
+            environ["PATH_INFO"] = path_info[cut:]
         return app(environ, start_response)
-    return _dc_not_found(environ, start_response)
+    if hit is None:
+        return _dc_not_found(environ, start_response)
+    response = hit(environ, start_response, parts, host)
+    if response is _DC_FALLBACK:
+        return _dc_fallback(environ, start_response, state[3], parts, host, path_info)
+    return response

@@ -40,26 +40,27 @@ class _DcLazy:
 
 
 class _DcCache:
-    """The apps one route's factory made, by argument tuple (``cache N``).
+    """The apps one route's factory made, by arguments (``cache N``).
 
     A hit is one dict lookup, without a lock. A miss locks only its own key,
     so a slow factory delays neither other keys nor hits. None and
     exceptions are not cached. At most ``size`` apps are kept: the oldest
-    created is dropped first.
+    created is dropped first. The key is the argument itself for a factory
+    of one argument, else the tuple of its arguments.
     """
 
     __slots__ = ("_factory", "_mutex", "_pending", "_size", "apps")
 
-    def __init__(self, factory, size):
+    def __init__(self, factory, size, arity):
         self.apps = {}
-        self._factory = factory
+        self._factory = factory if arity == 1 else (lambda args: factory(*args))
         self._size = size
         self._mutex = threading.Lock()
         self._pending = {}
 
     def create(self, key):
         if not self._size:
-            return self._factory(*key)
+            return self._factory(key)
         with self._mutex:
             pending = self._pending.get(key)
             if pending is None:
@@ -69,7 +70,7 @@ class _DcCache:
             with pending[0]:
                 app = self.apps.get(key)
                 if app is None:
-                    app = self._factory(*key)
+                    app = self._factory(key)
                     if app is not None:
                         with self._mutex:
                             apps = self.apps
@@ -111,6 +112,7 @@ class _DcStatus:
 _dc_bad_request = _DcStatus("400 Bad Request")
 _dc_not_found = _DcStatus("404 Not Found")
 _DC_NO_CAPTURES = {}
+_DC_FALLBACK = object()  # what a route returns when its factory returned None
 _DC_HOST_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-_."
 
 
@@ -168,6 +170,28 @@ def _dc_host(environ):
         return None
     return name, port
 
+
+def _dc_fallback(environ, start_response, hits, parts, host, path_info):
+    """The rest of a route chain, after a factory returned None (SPEC §3)."""
+    for hit in hits:
+        if hit.__class__ is tuple:
+            app, name, script, cut = hit
+            environ["dispatchc.route"] = name
+            if cut:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                environ["PATH_INFO"] = path_info[cut:]
+            return app(environ, start_response)
+        response = hit(environ, start_response, parts, host)
+        if response is not _DC_FALLBACK:
+            return response
+    return _dc_not_found(environ, start_response)
+
+
+def _dc_reject(environ, start_response, parts, host):
+    """The route of an invalid Host header: 400, before any app or factory."""
+    return _dc_bad_request(environ, start_response)
+
+
 # -- targets ------------------------------------------------------------------
 
 # repos:make
@@ -194,169 +218,362 @@ _dc_factory_7 = _DcLazy('pages.factory', 'make_page')
 # defaults:make
 _dc_factory_8 = _dc_load('defaults', 'make')
 
-# -- routes -------------------------------------------------------------------
-# A route is (path, segments, bind, key, target): ``bind`` returns its
-# captures, ``key`` the factory's argument tuple (None: ``target`` is an app).
-
 # routes.disp:5 /orgs/{org}/repos/{repo} -> repos:make(tenant, org, repo, 'git', 3)
-
-
-def _dc_bind_1(parts, host):
-    return {**host, 'org': parts[2], 'repo': parts[4]}
-
-
-def _dc_key_1(captures):
-    return (captures['tenant'], captures['org'], captures['repo'], 'git', 3)
-
-
-_dc_cache_1 = _DcCache(_dc_factory_1, 0)
-_dc_route_1 = ('/orgs/{org}/repos/{repo}', 4, _dc_bind_1, _dc_key_1, _dc_cache_1)
+_dc_cache_1 = _DcCache(_dc_factory_1, 0, 5)
+_dc_apps_1 = _dc_cache_1.apps
 
 # routes.disp:4 /u/{user} -> user_app
-
-
-def _dc_bind_2(parts, host):
-    return {**host, 'user': parts[2]}
-
-
-def _dc_key_2(captures):
-    return (captures['user'],)
-
-
-_dc_cache_2 = _DcCache(_dc_factory_2, 2)
-_dc_route_2 = ('/u/{user}', 2, _dc_bind_2, _dc_key_2, _dc_cache_2)
+_dc_cache_2 = _DcCache(_dc_factory_2, 2, 1)
+_dc_apps_2 = _dc_cache_2.apps
 
 # routes.disp:7 /none -> statics:make()
-
-
-def _dc_bind_3(parts, host):
-    return host
-
-
-def _dc_key_3(captures):
-    return ()
-
-
-_dc_cache_3 = _DcCache(_dc_factory_3, 1024)
-_dc_route_3 = ('/none', 1, _dc_bind_3, _dc_key_3, _dc_cache_3)
+_dc_cache_3 = _DcCache(_dc_factory_3, 1024, 0)
+_dc_apps_3 = _dc_cache_3.apps
 
 # routes.disp:6 /static -> statics:make('static', -1)
-
-
-def _dc_bind_4(parts, host):
-    return host
-
-
-def _dc_key_4(captures):
-    return ('static', -1)
-
-
-_dc_cache_4 = _DcCache(_dc_factory_4, 1024)
-_dc_route_4 = ('/static', 1, _dc_bind_4, _dc_key_4, _dc_cache_4)
+_dc_cache_4 = _DcCache(_dc_factory_4, 1024, 2)
+_dc_apps_4 = _dc_cache_4.apps
 
 # routes.disp:3 /{user} -> user_app
-
-
-def _dc_bind_5(parts, host):
-    return {**host, 'user': parts[1]}
-
-
-def _dc_key_5(captures):
-    return (captures['user'],)
-
-
-_dc_cache_5 = _DcCache(_dc_factory_5, 16)
-_dc_route_5 = ('/{user}', 1, _dc_bind_5, _dc_key_5, _dc_cache_5)
+_dc_cache_5 = _DcCache(_dc_factory_5, 16, 1)
+_dc_apps_5 = _dc_cache_5.apps
 
 # routes.disp:8 / -> tenants:make_app(tenant)
-
-
-def _dc_bind_6(parts, host):
-    return host
-
-
-def _dc_key_6(captures):
-    return (captures['tenant'],)
-
-
-_dc_cache_6 = _DcCache(_dc_factory_6, 100)
-_dc_route_6 = ('/', 0, _dc_bind_6, _dc_key_6, _dc_cache_6)
+_dc_cache_6 = _DcCache(_dc_factory_6, 100, 1)
+_dc_apps_6 = _dc_cache_6.apps
 
 # routes.disp:11 /{page} -> pages.factory:make_page(page, '')
-
-
-def _dc_bind_7(parts, host):
-    return {'page': parts[1]}
-
-
-def _dc_key_7(captures):
-    return (captures['page'], '')
-
-
-_dc_cache_7 = _DcCache(_dc_factory_7, 1024)
-_dc_route_7 = ('/{page}', 1, _dc_bind_7, _dc_key_7, _dc_cache_7)
+_dc_cache_7 = _DcCache(_dc_factory_7, 1024, 2)
+_dc_apps_7 = _dc_cache_7.apps
 
 # routes.disp:10 / -> defaults:make()
+_dc_cache_8 = _DcCache(_dc_factory_8, 1024, 0)
+_dc_apps_8 = _dc_cache_8.apps
 
-
-def _dc_key_8(captures):
-    return ()
-
-
-_dc_cache_8 = _DcCache(_dc_factory_8, 1024)
-_dc_route_8 = ('/', 0, None, _dc_key_8, _dc_cache_8)
-
-# -- path tables --------------------------------------------------------------
-# A state is (literal segment -> state, state for any other segment, routes
-# that handle a path ending here, most specific first, with their fallbacks).
+# -- routes and path tables ---------------------------------------------------
+# A route is a tuple (app, dispatchc.route, SCRIPT_NAME suffix, its length)
+# when nothing about it depends on the request, else a function that returns
+# the response, or _DC_FALLBACK when its factory returned None.
+# A state is (literal segment -> state, state for any other segment, the
+# route that handles a path ending here, the routes to fall back to).
 
 # host {tenant}.example.com (routes.disp:2)
-_dc_state_1_0 = ({}, None, (_dc_route_5, _dc_route_6))
-_dc_state_1_1 = ({}, None, (_dc_route_2, _dc_route_5, _dc_route_6))
-_dc_state_1_2 = ({}, _dc_state_1_1, (_dc_route_5, _dc_route_6))
-_dc_state_1_3 = ({}, None, (_dc_route_4, _dc_route_5, _dc_route_6))
-_dc_state_1_4 = ({}, None, (_dc_route_1, _dc_route_5, _dc_route_6))
-_dc_state_1_5 = ({}, _dc_state_1_4, (_dc_route_5, _dc_route_6))
-_dc_state_1_6 = ({'repos': _dc_state_1_5}, None, (_dc_route_5, _dc_route_6))
-_dc_state_1_7 = ({}, _dc_state_1_6, (_dc_route_5, _dc_route_6))
-_dc_state_1_8 = ({}, None, (_dc_route_3, _dc_route_5, _dc_route_6))
-_dc_state_1_9 = ({'none': _dc_state_1_8, 'orgs': _dc_state_1_7, 'static': _dc_state_1_3, 'u': _dc_state_1_2}, _dc_state_1_0, (_dc_route_6,))
+
+
+# routes.disp:5 /orgs/{org}/repos/{repo} -> repos:make(tenant, org, repo, 'git', 3)
+def _dc_route_1_1(environ, start_response, parts, host):
+    v0 = host['tenant']
+    v1 = parts[2]
+    v2 = parts[4]
+    key = (v0, v1, v2, 'git', 3)
+    app = _dc_apps_1.get(key)
+    if app is None:
+        app = _dc_cache_1.create(key)
+        if app is None:
+            return _DC_FALLBACK
+    environ["dispatchc.route"] = '{tenant}.example.com /orgs/{org}/repos/{repo}'
+    captures = {'tenant': v0, 'org': v1, 'repo': v2}
+    old = environ.get("wsgiorg.routing_args")
+    if old:
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+    else:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    script = '/orgs/' + v1 + '/repos/' + v2
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+    environ["PATH_INFO"] = environ["PATH_INFO"][len(script) :]
+    return app(environ, start_response)
+
+
+# routes.disp:4 /u/{user} -> user_app
+def _dc_route_1_2(environ, start_response, parts, host):
+    v0 = host['tenant']
+    v1 = parts[2]
+    key = v1
+    app = _dc_apps_2.get(key)
+    if app is None:
+        app = _dc_cache_2.create(key)
+        if app is None:
+            return _DC_FALLBACK
+    environ["dispatchc.route"] = '{tenant}.example.com /u/{user}'
+    captures = {'tenant': v0, 'user': v1}
+    old = environ.get("wsgiorg.routing_args")
+    if old:
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+    else:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    script = '/u/' + v1
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+    environ["PATH_INFO"] = environ["PATH_INFO"][len(script) :]
+    return app(environ, start_response)
+
+
+# routes.disp:7 /none -> statics:make()
+def _dc_route_1_3(environ, start_response, parts, host):
+    v0 = host['tenant']
+    key = ()
+    app = _dc_apps_3.get(key)
+    if app is None:
+        app = _dc_cache_3.create(key)
+        if app is None:
+            return _DC_FALLBACK
+    environ["dispatchc.route"] = '{tenant}.example.com /none'
+    captures = {'tenant': v0}
+    old = environ.get("wsgiorg.routing_args")
+    if old:
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+    else:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/none'
+    environ["PATH_INFO"] = environ["PATH_INFO"][5 :]
+    return app(environ, start_response)
+
+
+# routes.disp:6 /static -> statics:make('static', -1)
+def _dc_route_1_4(environ, start_response, parts, host):
+    v0 = host['tenant']
+    key = ('static', -1)
+    app = _dc_apps_4.get(key)
+    if app is None:
+        app = _dc_cache_4.create(key)
+        if app is None:
+            return _DC_FALLBACK
+    environ["dispatchc.route"] = '{tenant}.example.com /static'
+    captures = {'tenant': v0}
+    old = environ.get("wsgiorg.routing_args")
+    if old:
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+    else:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/static'
+    environ["PATH_INFO"] = environ["PATH_INFO"][7 :]
+    return app(environ, start_response)
+
+
+# routes.disp:3 /{user} -> user_app
+def _dc_route_1_5(environ, start_response, parts, host):
+    v0 = host['tenant']
+    v1 = parts[1]
+    key = v1
+    app = _dc_apps_5.get(key)
+    if app is None:
+        app = _dc_cache_5.create(key)
+        if app is None:
+            return _DC_FALLBACK
+    environ["dispatchc.route"] = '{tenant}.example.com /{user}'
+    captures = {'tenant': v0, 'user': v1}
+    old = environ.get("wsgiorg.routing_args")
+    if old:
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+    else:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    script = '/' + v1
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+    environ["PATH_INFO"] = environ["PATH_INFO"][len(script) :]
+    return app(environ, start_response)
+
+
+# routes.disp:8 / -> tenants:make_app(tenant)
+def _dc_route_1_6(environ, start_response, parts, host):
+    v0 = host['tenant']
+    key = v0
+    app = _dc_apps_6.get(key)
+    if app is None:
+        app = _dc_cache_6.create(key)
+        if app is None:
+            return _DC_FALLBACK
+    environ["dispatchc.route"] = '{tenant}.example.com /'
+    captures = {'tenant': v0}
+    old = environ.get("wsgiorg.routing_args")
+    if old:
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+    else:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    return app(environ, start_response)
+
+
+_dc_state_1_0 = ({}, None, _dc_route_1_5, (_dc_route_1_6,))
+_dc_state_1_1 = ({}, None, _dc_route_1_2, (_dc_route_1_5, _dc_route_1_6))
+_dc_state_1_2 = ({}, _dc_state_1_1, _dc_route_1_5, (_dc_route_1_6,))
+_dc_state_1_3 = ({}, None, _dc_route_1_4, (_dc_route_1_5, _dc_route_1_6))
+_dc_state_1_4 = ({}, None, _dc_route_1_1, (_dc_route_1_5, _dc_route_1_6))
+_dc_state_1_5 = ({}, _dc_state_1_4, _dc_route_1_5, (_dc_route_1_6,))
+_dc_state_1_6 = ({'repos': _dc_state_1_5}, None, _dc_route_1_5, (_dc_route_1_6,))
+_dc_state_1_7 = ({}, _dc_state_1_6, _dc_route_1_5, (_dc_route_1_6,))
+_dc_state_1_8 = ({}, None, _dc_route_1_3, (_dc_route_1_5, _dc_route_1_6))
+_dc_state_1_9 = ({'none': _dc_state_1_8, 'orgs': _dc_state_1_7, 'static': _dc_state_1_3, 'u': _dc_state_1_2}, _dc_state_1_0, _dc_route_1_6, ())
 
 # default (routes.disp:10)
-_dc_state_2_0 = ({}, None, (_dc_route_7, _dc_route_8))
-_dc_state_2_1 = ({}, _dc_state_2_0, (_dc_route_8,))
-_DC_EMPTY = ({}, None, ())
 
-# -- host tables --------------------------------------------------------------
-# A block entry is (root state, split, host captures, route name prefix).
-_DC_DEFAULT = (_dc_state_2_1, 2, _DC_NO_CAPTURES, 'default ')
+
+# routes.disp:11 /{page} -> pages.factory:make_page(page, '')
+def _dc_route_2_1(environ, start_response, parts, host):
+    v0 = parts[1]
+    key = (v0, '')
+    app = _dc_apps_7.get(key)
+    if app is None:
+        app = _dc_cache_7.create(key)
+        if app is None:
+            return _DC_FALLBACK
+    environ["dispatchc.route"] = 'default /{page}'
+    captures = {'page': v0}
+    old = environ.get("wsgiorg.routing_args")
+    if old:
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+    else:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    script = '/' + v0
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+    environ["PATH_INFO"] = environ["PATH_INFO"][len(script) :]
+    return app(environ, start_response)
+
+
+# routes.disp:10 / -> defaults:make()
+def _dc_route_2_2(environ, start_response, parts, host):
+    key = ()
+    app = _dc_apps_8.get(key)
+    if app is None:
+        app = _dc_cache_8.create(key)
+        if app is None:
+            return _DC_FALLBACK
+    environ["dispatchc.route"] = 'default /'
+    return app(environ, start_response)
+
+
+_dc_state_2_0 = ({}, None, _dc_route_2_1, (_dc_route_2_2,))
+_dc_state_2_1 = ({}, _dc_state_2_0, _dc_route_2_2, ())
+
+
+def _dc_walk_1(environ, start_response, state, host):
+    """Walk a path of up to 1 segment, then call the route found."""
+    path_info = environ.get("PATH_INFO", "")
+    parts = path_info.split("/", 2)
+    if len(parts) > 1 and not parts[0]:
+        segment = parts[1]
+        child = state[0].get(segment)
+        if child is None and segment:
+            child = state[1]
+        if child is not None:
+            state = child
+
+    hit = state[2]
+    if hit.__class__ is tuple:
+        app, name, script, cut = hit
+        environ["dispatchc.route"] = name
+        if cut:
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+            environ["PATH_INFO"] = path_info[cut:]
+        return app(environ, start_response)
+    if hit is None:
+        return _dc_not_found(environ, start_response)
+    response = hit(environ, start_response, parts, host)
+    if response is _DC_FALLBACK:
+        return _dc_fallback(environ, start_response, state[3], parts, host, path_info)
+    return response
+
+
+def _dc_walk_4(environ, start_response, state, host):
+    """Walk a path of up to 4 segments, then call the route found."""
+    path_info = environ.get("PATH_INFO", "")
+    parts = path_info.split("/", 5)
+    if len(parts) > 1 and not parts[0]:
+        segment = parts[1]
+        child = state[0].get(segment)
+        if child is None and segment:
+            child = state[1]
+        if child is not None:
+            state = child
+            if len(parts) > 2:
+                segment = parts[2]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 3:
+                        segment = parts[3]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 4:
+                                segment = parts[4]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+
+
+
+
+    hit = state[2]
+    if hit.__class__ is tuple:
+        app, name, script, cut = hit
+        environ["dispatchc.route"] = name
+        if cut:
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+            environ["PATH_INFO"] = path_info[cut:]
+        return app(environ, start_response)
+    if hit is None:
+        return _dc_not_found(environ, start_response)
+    response = hit(environ, start_response, parts, host)
+    if response is _DC_FALLBACK:
+        return _dc_fallback(environ, start_response, state[3], parts, host, path_info)
+    return response
+
+
+_DC_EMPTY = ({}, None, None, ())
+
+# -- hosts ----------------------------------------------------------------------
+# A host entry is (walker, root state, host captures); no walker: only "/" routes.
+_DC_REJECT = (None, ({}, None, _dc_reject, ()), _DC_NO_CAPTURES)
+_DC_HOST_1 = (_dc_walk_4, _dc_state_1_9, _DC_NO_CAPTURES)
+_DC_HOST_2 = (_dc_walk_1, _dc_state_2_1, _DC_NO_CAPTURES)
+_DC_DEFAULT = _DC_HOST_2
+# Raw Host headers that need no normalisation: exact hosts as written.
 _DC_FAST = {
 }
 _DC_EXACT = {
 }
-# (literal labels, {suffix: {(capture labels or 0 for "*", port): entry}}),
-# longest suffix first.
+# (literal labels, {suffix: {(capture labels, or 0 for "*", port): entry}}),
+# longest suffix first; an entry here holds capture names, not values.
 _DC_PATTERNS = (
     (
         2,
         {
             'example.com': {
-                (1, None): (_dc_state_1_9, 5, ('tenant',), '{tenant}.example.com '),
+                (1, None): (_dc_walk_4, _dc_state_1_9, ('tenant',)),
             },
         },
     ),
 )
+# Host headers seen, normalised and matched once; forgotten all at once when
+# more than _DC_MEMO_SIZE pile up, so memory does not grow with made-up hosts.
+_DC_MEMO_SIZE = 1024
+_dc_hosts = dict(_DC_FAST)
 
 
 def _dc_select(environ):
-    """The block entry for the request's host; None for an invalid host."""
+    """The host entry for a Host header not in _dc_hosts (SPEC §2)."""
     found = _dc_host(environ)
     if found is None:
-        return None
-    host, port = found
-    entry = _DC_EXACT.get(host)
-    if entry is not None:
-        return entry
+        entry = _DC_REJECT
+    else:
+        host, port = found
+        entry = _DC_EXACT.get(host)
+        if entry is None:
+            entry = _dc_match_patterns(host, port)
+    raw = environ.get("HTTP_HOST")
+    if raw:
+        global _dc_hosts
+        if len(_dc_hosts) >= len(_DC_FAST) + _DC_MEMO_SIZE:
+            _dc_hosts = dict(_DC_FAST)
+        _dc_hosts[raw] = entry
+    return entry
+
+
+def _dc_match_patterns(host, port):
     labels = host.split(".")
     count = len(labels)
     for size, suffixes in _DC_PATTERNS:
@@ -371,52 +588,28 @@ def _dc_select(environ):
                     or entries.get((0, None))
                 )
                 if entry is not None:
-                    state, split, names, prefix = entry
+                    walk, state, names = entry
                     captures = dict(zip(names, labels, strict=False)) if names else _DC_NO_CAPTURES
-                    return state, split, captures, prefix
+                    return walk, state, captures
     return _DC_DEFAULT
 
 
 def application(environ, start_response):
-    """The WSGI entry point: pick the host block, walk the path, call the app."""
-    entry = _DC_FAST.get(environ.get("HTTP_HOST"))
-    if entry is None:
-        entry = _dc_select(environ)
-        if entry is None:
-            return _dc_bad_request(environ, start_response)
-    state, split, host, prefix = entry
-    path_info = environ.get("PATH_INFO", "")
-    parts = path_info.split("/", split)
-    if not parts[0]:
-        for segment in parts[1:split]:
-            child = state[0].get(segment)
-            if child is None:
-                child = state[1]
-                if child is None or not segment:
-                    break
-            state = child
-    for path, depth, bind, key, target in state[2]:
-        captures = bind(parts, host) if bind is not None else None
-        if key is None:
-            app = target
-        else:
-            args = key(captures)
-            app = target.apps.get(args)
-            if app is None:
-                app = target.create(args)
-                if app is None:
-                    continue
-        environ["dispatchc.route"] = prefix + path
-        if captures:
-            old = environ.get("wsgiorg.routing_args")
-            if old:
-                captures = {**old[1], **captures}
-                environ["wsgiorg.routing_args"] = (old[0], captures)
-            else:
-                environ["wsgiorg.routing_args"] = ((), captures)
-        if depth:
-            script = "/".join(parts[: depth + 1])
-            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-            environ["PATH_INFO"] = path_info[len(script) :]
+    """The WSGI entry point: pick the host's table, walk the path, call the route."""
+    try:
+        walk, state, host = _dc_hosts[environ["HTTP_HOST"]]
+    except KeyError:  # no Host header, or one not seen yet
+        walk, state, host = _dc_select(environ)
+    if walk is not None:
+        return walk(environ, start_response, state, host)
+    hit = state[2]
+    if hit.__class__ is tuple:
+        app, name, script, cut = hit
+        environ["dispatchc.route"] = name
         return app(environ, start_response)
-    return _dc_not_found(environ, start_response)
+    if hit is None:
+        return _dc_not_found(environ, start_response)
+    response = hit(environ, start_response, None, host)
+    if response is _DC_FALLBACK:
+        return _dc_fallback(environ, start_response, state[3], None, host, "")
+    return response

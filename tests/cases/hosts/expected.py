@@ -23,26 +23,27 @@ def _dc_load(module, attr):
 
 
 class _DcCache:
-    """The apps one route's factory made, by argument tuple (``cache N``).
+    """The apps one route's factory made, by arguments (``cache N``).
 
     A hit is one dict lookup, without a lock. A miss locks only its own key,
     so a slow factory delays neither other keys nor hits. None and
     exceptions are not cached. At most ``size`` apps are kept: the oldest
-    created is dropped first.
+    created is dropped first. The key is the argument itself for a factory
+    of one argument, else the tuple of its arguments.
     """
 
     __slots__ = ("_factory", "_mutex", "_pending", "_size", "apps")
 
-    def __init__(self, factory, size):
+    def __init__(self, factory, size, arity):
         self.apps = {}
-        self._factory = factory
+        self._factory = factory if arity == 1 else (lambda args: factory(*args))
         self._size = size
         self._mutex = threading.Lock()
         self._pending = {}
 
     def create(self, key):
         if not self._size:
-            return self._factory(*key)
+            return self._factory(key)
         with self._mutex:
             pending = self._pending.get(key)
             if pending is None:
@@ -52,7 +53,7 @@ class _DcCache:
             with pending[0]:
                 app = self.apps.get(key)
                 if app is None:
-                    app = self._factory(*key)
+                    app = self._factory(key)
                     if app is not None:
                         with self._mutex:
                             apps = self.apps
@@ -94,6 +95,7 @@ class _DcStatus:
 _dc_bad_request = _DcStatus("400 Bad Request")
 _dc_not_found = _DcStatus("404 Not Found")
 _DC_NO_CAPTURES = {}
+_DC_FALLBACK = object()  # what a route returns when its factory returned None
 _DC_HOST_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-_."
 
 
@@ -151,6 +153,28 @@ def _dc_host(environ):
         return None
     return name, port
 
+
+def _dc_fallback(environ, start_response, hits, parts, host, path_info):
+    """The rest of a route chain, after a factory returned None (SPEC §3)."""
+    for hit in hits:
+        if hit.__class__ is tuple:
+            app, name, script, cut = hit
+            environ["dispatchc.route"] = name
+            if cut:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                environ["PATH_INFO"] = path_info[cut:]
+            return app(environ, start_response)
+        response = hit(environ, start_response, parts, host)
+        if response is not _DC_FALLBACK:
+            return response
+    return _dc_not_found(environ, start_response)
+
+
+def _dc_reject(environ, start_response, parts, host):
+    """The route of an invalid Host header: 400, before any app or factory."""
+    return _dc_bad_request(environ, start_response)
+
+
 # -- targets ------------------------------------------------------------------
 
 # local:application
@@ -170,118 +194,167 @@ _dc_factory_1 = _dc_load('tenants', 'make_regional')
 
 # tenants:make_app
 _dc_factory_2 = _dc_load('tenants', 'make_app')
+
 _dc_status_404 = _DcStatus('404 Not Found')
 _dc_status_421 = _DcStatus('421 Misdirected Request')
 
-# -- routes -------------------------------------------------------------------
-# A route is (path, segments, bind, key, target): ``bind`` returns its
-# captures, ``key`` the factory's argument tuple (None: ``target`` is an app).
-
-# routes.disp:23 / -> local:application
-_dc_route_1 = ('/', 0, None, None, _dc_app_1)
-
-# routes.disp:5 / -> api:application
-_dc_route_2 = ('/', 0, None, None, _dc_app_2)
-
-# routes.disp:8 / -> status 404
-_dc_route_3 = ('/', 0, None, None, _dc_status_404)
-
-# routes.disp:2 / -> website:application
-_dc_route_4 = ('/', 0, None, None, _dc_app_3)
-
-# routes.disp:20 / -> books:application
-
-
-def _dc_bind_5(parts, host):
-    return host
-_dc_route_5 = ('/', 0, _dc_bind_5, None, _dc_app_4)
-
 # routes.disp:14 / -> tenants:make_regional(tenant, region)
-
-
-def _dc_bind_6(parts, host):
-    return host
-
-
-def _dc_key_6(captures):
-    return (captures['tenant'], captures['region'])
-
-
-_dc_cache_6 = _DcCache(_dc_factory_1, 1024)
-_dc_route_6 = ('/', 0, _dc_bind_6, _dc_key_6, _dc_cache_6)
+_dc_cache_6 = _DcCache(_dc_factory_1, 1024, 2)
+_dc_apps_6 = _dc_cache_6.apps
 
 # routes.disp:11 / -> tenants:make_app(tenant)
+_dc_cache_7 = _DcCache(_dc_factory_2, 1024, 1)
+_dc_apps_7 = _dc_cache_7.apps
 
+# -- routes and path tables ---------------------------------------------------
+# A route is a tuple (app, dispatchc.route, SCRIPT_NAME suffix, its length)
+# when nothing about it depends on the request, else a function that returns
+# the response, or _DC_FALLBACK when its factory returned None.
+# A state is (literal segment -> state, state for any other segment, the
+# route that handles a path ending here, the routes to fall back to).
 
-def _dc_bind_7(parts, host):
-    return host
+# host 127.0.0.1:8000 (routes.disp:22)
+# routes.disp:23 / -> local:application
+_dc_hit_1_1 = (_dc_app_1, '127.0.0.1:8000 /', '', 0)
+_dc_state_1_0 = ({}, None, _dc_hit_1_1, ())
 
-
-def _dc_key_7(captures):
-    return (captures['tenant'],)
-
-
-_dc_cache_7 = _DcCache(_dc_factory_2, 1024)
-_dc_route_7 = ('/', 0, _dc_bind_7, _dc_key_7, _dc_cache_7)
-
-# routes.disp:17 / -> status 421
-_dc_route_8 = ('/', 0, None, None, _dc_status_421)
-
-# routes.disp:26 / -> status 404
-_dc_route_9 = ('/', 0, None, None, _dc_status_404)
-
-# -- path tables --------------------------------------------------------------
-# A state is (literal segment -> state, state for any other segment, routes
-# that handle a path ending here, most specific first, with their fallbacks).
-
-# host 127.0.0.1:8000, [::1] (routes.disp:22)
-_dc_state_1_0 = ({}, None, (_dc_route_1,))
+# host [::1] (routes.disp:22)
+# routes.disp:23 / -> local:application
+_dc_hit_2_1 = (_dc_app_1, '[::1] /', '', 0)
+_dc_state_2_0 = ({}, None, _dc_hit_2_1, ())
 
 # host api.example.com:8080 (routes.disp:4)
-_dc_state_2_0 = ({}, None, (_dc_route_2,))
+# routes.disp:5 / -> api:application
+_dc_hit_3_1 = (_dc_app_2, 'api.example.com:8080 /', '', 0)
+_dc_state_3_0 = ({}, None, _dc_hit_3_1, ())
 
 # host api.example.com (routes.disp:7)
-_dc_state_3_0 = ({}, None, (_dc_route_3,))
+# routes.disp:8 / -> status 404
+_dc_hit_4_1 = (_dc_status_404, 'api.example.com /', '', 0)
+_dc_state_4_0 = ({}, None, _dc_hit_4_1, ())
 
-# host example.com, www.example.com (routes.disp:1)
-_dc_state_4_0 = ({}, None, (_dc_route_4,))
+# host example.com (routes.disp:1)
+# routes.disp:2 / -> website:application
+_dc_hit_5_1 = (_dc_app_3, 'example.com /', '', 0)
+_dc_state_5_0 = ({}, None, _dc_hit_5_1, ())
 
-# host xn--bcher-kva.example, {shop}.xn--bcher-kva.example (routes.disp:19)
-_dc_state_5_0 = ({}, None, (_dc_route_5,))
+# host www.example.com (routes.disp:1)
+# routes.disp:2 / -> website:application
+_dc_hit_6_1 = (_dc_app_3, 'www.example.com /', '', 0)
+_dc_state_6_0 = ({}, None, _dc_hit_6_1, ())
+
+# host xn--bcher-kva.example (routes.disp:19)
+# routes.disp:20 / -> books:application
+_dc_hit_7_1 = (_dc_app_4, 'xn--bcher-kva.example /', '', 0)
+_dc_state_7_0 = ({}, None, _dc_hit_7_1, ())
+
+# host {shop}.xn--bcher-kva.example (routes.disp:19)
+
+
+# routes.disp:20 / -> books:application
+def _dc_route_8_1(environ, start_response, parts, host):
+    v0 = host['shop']
+    app = _dc_app_4
+    environ["dispatchc.route"] = '{shop}.xn--bcher-kva.example /'
+    captures = {'shop': v0}
+    old = environ.get("wsgiorg.routing_args")
+    if old:
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+    else:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    return app(environ, start_response)
+
+
+_dc_state_8_0 = ({}, None, _dc_route_8_1, ())
 
 # host {tenant}.{region}.example.com (routes.disp:13)
-_dc_state_6_0 = ({}, None, (_dc_route_6,))
+
+
+# routes.disp:14 / -> tenants:make_regional(tenant, region)
+def _dc_route_9_1(environ, start_response, parts, host):
+    v0 = host['tenant']
+    v1 = host['region']
+    key = (v0, v1)
+    app = _dc_apps_6.get(key)
+    if app is None:
+        app = _dc_cache_6.create(key)
+        if app is None:
+            return _DC_FALLBACK
+    environ["dispatchc.route"] = '{tenant}.{region}.example.com /'
+    captures = {'tenant': v0, 'region': v1}
+    old = environ.get("wsgiorg.routing_args")
+    if old:
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+    else:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    return app(environ, start_response)
+
+
+_dc_state_9_0 = ({}, None, _dc_route_9_1, ())
 
 # host {tenant}.example.com (routes.disp:10)
-_dc_state_7_0 = ({}, None, (_dc_route_7,))
+
+
+# routes.disp:11 / -> tenants:make_app(tenant)
+def _dc_route_10_1(environ, start_response, parts, host):
+    v0 = host['tenant']
+    key = v0
+    app = _dc_apps_7.get(key)
+    if app is None:
+        app = _dc_cache_7.create(key)
+        if app is None:
+            return _DC_FALLBACK
+    environ["dispatchc.route"] = '{tenant}.example.com /'
+    captures = {'tenant': v0}
+    old = environ.get("wsgiorg.routing_args")
+    if old:
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+    else:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    return app(environ, start_response)
+
+
+_dc_state_10_0 = ({}, None, _dc_route_10_1, ())
 
 # host *.example.com (routes.disp:16)
-_dc_state_8_0 = ({}, None, (_dc_route_8,))
+# routes.disp:17 / -> status 421
+_dc_hit_11_1 = (_dc_status_421, '*.example.com /', '', 0)
+_dc_state_11_0 = ({}, None, _dc_hit_11_1, ())
 
 # default (routes.disp:25)
-_dc_state_9_0 = ({}, None, (_dc_route_9,))
-_DC_EMPTY = ({}, None, ())
+# routes.disp:26 / -> status 404
+_dc_hit_12_1 = (_dc_status_404, 'default /', '', 0)
+_dc_state_12_0 = ({}, None, _dc_hit_12_1, ())
 
-# -- host tables --------------------------------------------------------------
-# A block entry is (root state, split, host captures, route name prefix).
-_DC_DEFAULT = (_dc_state_9_0, 1, _DC_NO_CAPTURES, 'default ')
-_DC_HOST_1 = (_dc_state_1_0, 1, _DC_NO_CAPTURES, '127.0.0.1:8000 ')
-_DC_HOST_2 = (_dc_state_2_0, 1, _DC_NO_CAPTURES, 'api.example.com:8080 ')
-_DC_HOST_3 = (_dc_state_1_0, 1, _DC_NO_CAPTURES, '[::1] ')
-_DC_HOST_4 = (_dc_state_3_0, 1, _DC_NO_CAPTURES, 'api.example.com ')
-_DC_HOST_5 = (_dc_state_4_0, 1, _DC_NO_CAPTURES, 'example.com ')
-_DC_HOST_6 = (_dc_state_4_0, 1, _DC_NO_CAPTURES, 'www.example.com ')
-_DC_HOST_7 = (_dc_state_5_0, 1, _DC_NO_CAPTURES, 'xn--bcher-kva.example ')
+_DC_EMPTY = ({}, None, None, ())
+
+# -- hosts ----------------------------------------------------------------------
+# A host entry is (walker, root state, host captures); no walker: only "/" routes.
+_DC_REJECT = (None, ({}, None, _dc_reject, ()), _DC_NO_CAPTURES)
+_DC_HOST_1 = (None, _dc_state_1_0, _DC_NO_CAPTURES)
+_DC_HOST_2 = (None, _dc_state_2_0, _DC_NO_CAPTURES)
+_DC_HOST_3 = (None, _dc_state_3_0, _DC_NO_CAPTURES)
+_DC_HOST_4 = (None, _dc_state_4_0, _DC_NO_CAPTURES)
+_DC_HOST_5 = (None, _dc_state_5_0, _DC_NO_CAPTURES)
+_DC_HOST_6 = (None, _dc_state_6_0, _DC_NO_CAPTURES)
+_DC_HOST_7 = (None, _dc_state_7_0, _DC_NO_CAPTURES)
+_DC_HOST_8 = (None, _dc_state_8_0, _DC_NO_CAPTURES)
+_DC_HOST_9 = (None, _dc_state_9_0, _DC_NO_CAPTURES)
+_DC_HOST_10 = (None, _dc_state_10_0, _DC_NO_CAPTURES)
+_DC_HOST_11 = (None, _dc_state_11_0, _DC_NO_CAPTURES)
+_DC_HOST_12 = (None, _dc_state_12_0, _DC_NO_CAPTURES)
+_DC_DEFAULT = _DC_HOST_12
+# Raw Host headers that need no normalisation: exact hosts as written.
 _DC_FAST = {
     '127.0.0.1:8000': _DC_HOST_1,
-    '[::1]': _DC_HOST_3,
-    'api.example.com:8080': _DC_HOST_2,
+    '[::1]': _DC_HOST_2,
+    'api.example.com:8080': _DC_HOST_3,
     'example.com': _DC_HOST_5,
     'www.example.com': _DC_HOST_6,
     'xn--bcher-kva.example': _DC_HOST_7,
 }
 _DC_EXACT = {
-    '[::1]': _DC_HOST_3,
+    '[::1]': _DC_HOST_2,
     'api.example.com': _DC_HOST_4,
     'example.com': _DC_HOST_5,
     'www.example.com': _DC_HOST_6,
@@ -289,36 +362,42 @@ _DC_EXACT = {
 }
 _DC_EXACT_PORT = {
     ('127.0.0.1', 8000): _DC_HOST_1,
-    ('api.example.com', 8080): _DC_HOST_2,
+    ('api.example.com', 8080): _DC_HOST_3,
 }
-# (literal labels, {suffix: {(capture labels or 0 for "*", port): entry}}),
-# longest suffix first.
+# (literal labels, {suffix: {(capture labels, or 0 for "*", port): entry}}),
+# longest suffix first; an entry here holds capture names, not values.
 _DC_PATTERNS = (
     (
         2,
         {
             'example.com': {
-                (0, None): (_dc_state_8_0, 1, (), '*.example.com '),
-                (1, None): (_dc_state_7_0, 1, ('tenant',), '{tenant}.example.com '),
-                (2, None): (_dc_state_6_0, 1, ('tenant', 'region'), '{tenant}.{region}.example.com '),
+                (0, None): (None, _dc_state_11_0, ()),
+                (1, None): (None, _dc_state_10_0, ('tenant',)),
+                (2, None): (None, _dc_state_9_0, ('tenant', 'region')),
             },
             'xn--bcher-kva.example': {
-                (1, None): (_dc_state_5_0, 1, ('shop',), '{shop}.xn--bcher-kva.example '),
+                (1, None): (None, _dc_state_8_0, ('shop',)),
             },
         },
     ),
 )
+_dc_hosts = _DC_FAST
 
 
 def _dc_select(environ):
-    """The block entry for the request's host; None for an invalid host."""
+    """The host entry for a Host header not in _dc_hosts (SPEC §2)."""
     found = _dc_host(environ)
     if found is None:
-        return None
-    host, port = found
-    entry = _DC_EXACT_PORT.get((host, port)) or _DC_EXACT.get(host)
-    if entry is not None:
-        return entry
+        entry = _DC_REJECT
+    else:
+        host, port = found
+        entry = _DC_EXACT_PORT.get((host, port)) or _DC_EXACT.get(host)
+        if entry is None:
+            entry = _dc_match_patterns(host, port)
+    return entry
+
+
+def _dc_match_patterns(host, port):
     labels = host.split(".")
     count = len(labels)
     for size, suffixes in _DC_PATTERNS:
@@ -333,52 +412,28 @@ def _dc_select(environ):
                     or entries.get((0, None))
                 )
                 if entry is not None:
-                    state, split, names, prefix = entry
+                    walk, state, names = entry
                     captures = dict(zip(names, labels, strict=False)) if names else _DC_NO_CAPTURES
-                    return state, split, captures, prefix
+                    return walk, state, captures
     return _DC_DEFAULT
 
 
 def application(environ, start_response):
-    """The WSGI entry point: pick the host block, walk the path, call the app."""
-    entry = _DC_FAST.get(environ.get("HTTP_HOST"))
-    if entry is None:
-        entry = _dc_select(environ)
-        if entry is None:
-            return _dc_bad_request(environ, start_response)
-    state, split, host, prefix = entry
-    path_info = environ.get("PATH_INFO", "")
-    parts = path_info.split("/", split)
-    if not parts[0]:
-        for segment in parts[1:split]:
-            child = state[0].get(segment)
-            if child is None:
-                child = state[1]
-                if child is None or not segment:
-                    break
-            state = child
-    for path, depth, bind, key, target in state[2]:
-        captures = bind(parts, host) if bind is not None else None
-        if key is None:
-            app = target
-        else:
-            args = key(captures)
-            app = target.apps.get(args)
-            if app is None:
-                app = target.create(args)
-                if app is None:
-                    continue
-        environ["dispatchc.route"] = prefix + path
-        if captures:
-            old = environ.get("wsgiorg.routing_args")
-            if old:
-                captures = {**old[1], **captures}
-                environ["wsgiorg.routing_args"] = (old[0], captures)
-            else:
-                environ["wsgiorg.routing_args"] = ((), captures)
-        if depth:
-            script = "/".join(parts[: depth + 1])
-            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-            environ["PATH_INFO"] = path_info[len(script) :]
+    """The WSGI entry point: pick the host's table, walk the path, call the route."""
+    try:
+        walk, state, host = _dc_hosts[environ["HTTP_HOST"]]
+    except KeyError:  # no Host header, or one not seen yet
+        walk, state, host = _dc_select(environ)
+    if walk is not None:
+        return walk(environ, start_response, state, host)
+    hit = state[2]
+    if hit.__class__ is tuple:
+        app, name, script, cut = hit
+        environ["dispatchc.route"] = name
         return app(environ, start_response)
-    return _dc_not_found(environ, start_response)
+    if hit is None:
+        return _dc_not_found(environ, start_response)
+    response = hit(environ, start_response, None, host)
+    if response is _DC_FALLBACK:
+        return _dc_fallback(environ, start_response, state[3], None, host, "")
+    return response

@@ -47,67 +47,57 @@ class _DcStatus:
 _dc_bad_request = _DcStatus("400 Bad Request")
 _dc_not_found = _DcStatus("404 Not Found")
 _DC_NO_CAPTURES = {}
+_DC_FALLBACK = object()  # what a route returns when its factory returned None
+
+
+def _dc_fallback(environ, start_response, hits, parts, host, path_info):
+    """The rest of a route chain, after a factory returned None (SPEC §3)."""
+    for hit in hits:
+        if hit.__class__ is tuple:
+            app, name, script, cut = hit
+            environ["dispatchc.route"] = name
+            if cut:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                environ["PATH_INFO"] = path_info[cut:]
+            return app(environ, start_response)
+        response = hit(environ, start_response, parts, host)
+        if response is not _DC_FALLBACK:
+            return response
+    return _dc_not_found(environ, start_response)
+
 
 # -- targets ------------------------------------------------------------------
 
 # app:application
 _dc_app_1 = _dc_load('app', 'application')
 
-# -- routes -------------------------------------------------------------------
-# A route is (path, segments, bind, key, target): ``bind`` returns its
-# captures, ``key`` the factory's argument tuple (None: ``target`` is an app).
-
-# routes.disp:1 / -> app:application
-_dc_route_1 = ('/', 0, None, None, _dc_app_1)
-
-# -- path tables --------------------------------------------------------------
-# A state is (literal segment -> state, state for any other segment, routes
-# that handle a path ending here, most specific first, with their fallbacks).
+# -- routes and path tables ---------------------------------------------------
+# A route is a tuple (app, dispatchc.route, SCRIPT_NAME suffix, its length)
+# when nothing about it depends on the request, else a function that returns
+# the response, or _DC_FALLBACK when its factory returned None.
+# A state is (literal segment -> state, state for any other segment, the
+# route that handles a path ending here, the routes to fall back to).
 
 # default (routes.disp:1)
-_dc_state_1_0 = ({}, None, (_dc_route_1,))
-_DC_EMPTY = ({}, None, ())
+# routes.disp:1 / -> app:application
+_dc_hit_1_1 = (_dc_app_1, 'default /', '', 0)
+_dc_state_1_0 = ({}, None, _dc_hit_1_1, ())
 
-# -- host tables --------------------------------------------------------------
-# A block entry is (root state, split, host captures, route name prefix).
-_DC_DEFAULT = (_dc_state_1_0, 1, _DC_NO_CAPTURES, 'default ')
+_DC_EMPTY = ({}, None, None, ())
 
 
 def application(environ, start_response):
-    """The WSGI entry point: pick the host block, walk the path, call the app."""
-    state, split, host, prefix = _DC_DEFAULT
-    path_info = environ.get("PATH_INFO", "")
-    parts = path_info.split("/", split)
-    if not parts[0]:
-        for segment in parts[1:split]:
-            child = state[0].get(segment)
-            if child is None:
-                child = state[1]
-                if child is None or not segment:
-                    break
-            state = child
-    for path, depth, bind, key, target in state[2]:
-        captures = bind(parts, host) if bind is not None else None
-        if key is None:
-            app = target
-        else:
-            args = key(captures)
-            app = target.apps.get(args)
-            if app is None:
-                app = target.create(args)
-                if app is None:
-                    continue
-        environ["dispatchc.route"] = prefix + path
-        if captures:
-            old = environ.get("wsgiorg.routing_args")
-            if old:
-                captures = {**old[1], **captures}
-                environ["wsgiorg.routing_args"] = (old[0], captures)
-            else:
-                environ["wsgiorg.routing_args"] = ((), captures)
-        if depth:
-            script = "/".join(parts[: depth + 1])
-            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-            environ["PATH_INFO"] = path_info[len(script) :]
+    """The WSGI entry point: walk the path, call the route found."""
+    state = _dc_state_1_0
+    host = _DC_NO_CAPTURES
+    hit = state[2]
+    if hit.__class__ is tuple:
+        app, name, script, cut = hit
+        environ["dispatchc.route"] = name
         return app(environ, start_response)
-    return _dc_not_found(environ, start_response)
+    if hit is None:
+        return _dc_not_found(environ, start_response)
+    response = hit(environ, start_response, None, host)
+    if response is _DC_FALLBACK:
+        return _dc_fallback(environ, start_response, state[3], None, host, "")
+    return response

@@ -88,6 +88,7 @@ def _dc_quote(text, extra):
 _dc_bad_request = _DcStatus("400 Bad Request")
 _dc_not_found = _DcStatus("404 Not Found")
 _DC_NO_CAPTURES = {}
+_DC_FALLBACK = object()  # what a route returns when its factory returned None
 _DC_HOST_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-_."
 
 
@@ -145,119 +146,261 @@ def _dc_host(environ):
         return None
     return name, port
 
+
+def _dc_fallback(environ, start_response, hits, parts, host, path_info):
+    """The rest of a route chain, after a factory returned None (SPEC §3)."""
+    for hit in hits:
+        if hit.__class__ is tuple:
+            app, name, script, cut = hit
+            environ["dispatchc.route"] = name
+            if cut:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                environ["PATH_INFO"] = path_info[cut:]
+            return app(environ, start_response)
+        response = hit(environ, start_response, parts, host)
+        if response is not _DC_FALLBACK:
+            return response
+    return _dc_not_found(environ, start_response)
+
+
+def _dc_reject(environ, start_response, parts, host):
+    """The route of an invalid Host header: 400, before any app or factory."""
+    return _dc_bad_request(environ, start_response)
+
+
 # -- targets ------------------------------------------------------------------
+
 _dc_status_204 = _DcStatus('204 No Content')
 _dc_status_410 = _DcStatus('410 Gone')
 _dc_status_418 = _DcStatus("418 I'm a Teapot")
 _dc_status_503 = _DcStatus('503 Service Unavailable')
 _dc_status_599 = _DcStatus('599 Unknown')
 
-# -- routes -------------------------------------------------------------------
-# A route is (path, segments, bind, key, target): ``bind`` returns its
-# captures, ``key`` the factory's argument tuple (None: ``target`` is an app).
-
 # routes.disp:3 /blog -> redirect 308 'https://blog.example.com/posts{path}'
 _dc_redirect_1 = _DcRedirect('308 Permanent Redirect', (('text', 'https://blog.example.com/posts'), ('path', 'path')))
-_dc_route_1 = ('/blog', 1, None, None, _dc_redirect_1)
 
 # routes.disp:2 / -> redirect 301 'https://new.example.com{path}'
 _dc_redirect_2 = _DcRedirect('301 Moved Permanently', (('text', 'https://new.example.com'), ('path', 'path')))
-_dc_route_2 = ('/', 0, None, None, _dc_redirect_2)
 
 # routes.disp:6 /{page} -> redirect 302 'https://example.com/~{user}/{page}?from=people'
-
-
-def _dc_bind_3(parts, host):
-    return {**host, 'page': parts[1]}
 _dc_redirect_3 = _DcRedirect('302 Found', (('text', 'https://example.com/~'), ('capture', 'user'), ('text', '/'), ('capture', 'page'), ('text', '?from=people')))
-_dc_route_3 = ('/{page}', 1, _dc_bind_3, None, _dc_redirect_3)
 
 # routes.disp:7 / -> redirect 307 '/users/{user}'
-
-
-def _dc_bind_4(parts, host):
-    return host
 _dc_redirect_4 = _DcRedirect('307 Temporary Redirect', (('text', '/users/'), ('capture', 'user')))
-_dc_route_4 = ('/', 0, _dc_bind_4, None, _dc_redirect_4)
 
 # routes.disp:13 /moved/{id} -> redirect 303 '/items/{id}'
-
-
-def _dc_bind_5(parts, host):
-    return {'id': parts[2]}
 _dc_redirect_5 = _DcRedirect('303 See Other', (('text', '/items/'), ('capture', 'id')))
-_dc_route_5 = ('/moved/{id}', 2, _dc_bind_5, None, _dc_redirect_5)
 
-# routes.disp:12 /custom -> status 599
-_dc_route_6 = ('/custom', 1, None, None, _dc_status_599)
-
-# routes.disp:9 /gone -> status 410
-_dc_route_7 = ('/gone', 1, None, None, _dc_status_410)
-
-# routes.disp:11 /nocontent -> status 204
-_dc_route_8 = ('/nocontent', 1, None, None, _dc_status_204)
-
-# routes.disp:10 /teapot -> status 418
-_dc_route_9 = ('/teapot', 1, None, None, _dc_status_418)
-
-# routes.disp:14 / -> status 503
-_dc_route_10 = ('/', 0, None, None, _dc_status_503)
-
-# -- path tables --------------------------------------------------------------
-# A state is (literal segment -> state, state for any other segment, routes
-# that handle a path ending here, most specific first, with their fallbacks).
+# -- routes and path tables ---------------------------------------------------
+# A route is a tuple (app, dispatchc.route, SCRIPT_NAME suffix, its length)
+# when nothing about it depends on the request, else a function that returns
+# the response, or _DC_FALLBACK when its factory returned None.
+# A state is (literal segment -> state, state for any other segment, the
+# route that handles a path ending here, the routes to fall back to).
 
 # host old.example.com (routes.disp:1)
-_dc_state_1_0 = ({}, None, (_dc_route_1, _dc_route_2))
-_dc_state_1_1 = ({'blog': _dc_state_1_0}, None, (_dc_route_2,))
+# routes.disp:3 /blog -> redirect 308 'https://blog.example.com/posts{path}'
+_dc_hit_1_1 = (_dc_redirect_1, 'old.example.com /blog', '/blog', 5)
+# routes.disp:2 / -> redirect 301 'https://new.example.com{path}'
+_dc_hit_1_2 = (_dc_redirect_2, 'old.example.com /', '', 0)
+_dc_state_1_0 = ({}, None, _dc_hit_1_1, (_dc_hit_1_2,))
+_dc_state_1_1 = ({'blog': _dc_state_1_0}, None, _dc_hit_1_2, ())
 
 # host {user}.people.example.com (routes.disp:5)
-_dc_state_2_0 = ({}, None, (_dc_route_3, _dc_route_4))
-_dc_state_2_1 = ({}, _dc_state_2_0, (_dc_route_4,))
+
+
+# routes.disp:6 /{page} -> redirect 302 'https://example.com/~{user}/{page}?from=people'
+def _dc_route_2_1(environ, start_response, parts, host):
+    v0 = host['user']
+    v1 = parts[1]
+    app = _dc_redirect_3
+    environ["dispatchc.route"] = '{user}.people.example.com /{page}'
+    captures = {'user': v0, 'page': v1}
+    old = environ.get("wsgiorg.routing_args")
+    if old:
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+    else:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    script = '/' + v1
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+    environ["PATH_INFO"] = environ["PATH_INFO"][len(script) :]
+    return app(environ, start_response)
+
+
+# routes.disp:7 / -> redirect 307 '/users/{user}'
+def _dc_route_2_2(environ, start_response, parts, host):
+    v0 = host['user']
+    app = _dc_redirect_4
+    environ["dispatchc.route"] = '{user}.people.example.com /'
+    captures = {'user': v0}
+    old = environ.get("wsgiorg.routing_args")
+    if old:
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+    else:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    return app(environ, start_response)
+
+
+_dc_state_2_0 = ({}, None, _dc_route_2_1, (_dc_route_2_2,))
+_dc_state_2_1 = ({}, _dc_state_2_0, _dc_route_2_2, ())
 
 # default (routes.disp:9)
-_dc_state_3_0 = ({}, None, (_dc_route_9, _dc_route_10))
-_dc_state_3_1 = ({}, None, (_dc_route_8, _dc_route_10))
-_dc_state_3_2 = ({}, None, (_dc_route_5, _dc_route_10))
-_dc_state_3_3 = ({}, _dc_state_3_2, (_dc_route_10,))
-_dc_state_3_4 = ({}, None, (_dc_route_7, _dc_route_10))
-_dc_state_3_5 = ({}, None, (_dc_route_6, _dc_route_10))
-_dc_state_3_6 = ({'custom': _dc_state_3_5, 'gone': _dc_state_3_4, 'moved': _dc_state_3_3, 'nocontent': _dc_state_3_1, 'teapot': _dc_state_3_0}, None, (_dc_route_10,))
-_DC_EMPTY = ({}, None, ())
 
-# -- host tables --------------------------------------------------------------
-# A block entry is (root state, split, host captures, route name prefix).
-_DC_DEFAULT = (_dc_state_3_6, 3, _DC_NO_CAPTURES, 'default ')
-_DC_HOST_1 = (_dc_state_1_1, 2, _DC_NO_CAPTURES, 'old.example.com ')
+
+# routes.disp:13 /moved/{id} -> redirect 303 '/items/{id}'
+def _dc_route_3_1(environ, start_response, parts, host):
+    v0 = parts[2]
+    app = _dc_redirect_5
+    environ["dispatchc.route"] = 'default /moved/{id}'
+    captures = {'id': v0}
+    old = environ.get("wsgiorg.routing_args")
+    if old:
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+    else:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    script = '/moved/' + v0
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+    environ["PATH_INFO"] = environ["PATH_INFO"][len(script) :]
+    return app(environ, start_response)
+
+
+# routes.disp:12 /custom -> status 599
+_dc_hit_3_2 = (_dc_status_599, 'default /custom', '/custom', 7)
+# routes.disp:9 /gone -> status 410
+_dc_hit_3_3 = (_dc_status_410, 'default /gone', '/gone', 5)
+# routes.disp:11 /nocontent -> status 204
+_dc_hit_3_4 = (_dc_status_204, 'default /nocontent', '/nocontent', 10)
+# routes.disp:10 /teapot -> status 418
+_dc_hit_3_5 = (_dc_status_418, 'default /teapot', '/teapot', 7)
+# routes.disp:14 / -> status 503
+_dc_hit_3_6 = (_dc_status_503, 'default /', '', 0)
+_dc_state_3_0 = ({}, None, _dc_hit_3_5, (_dc_hit_3_6,))
+_dc_state_3_1 = ({}, None, _dc_hit_3_4, (_dc_hit_3_6,))
+_dc_state_3_2 = ({}, None, _dc_route_3_1, (_dc_hit_3_6,))
+_dc_state_3_3 = ({}, _dc_state_3_2, _dc_hit_3_6, ())
+_dc_state_3_4 = ({}, None, _dc_hit_3_3, (_dc_hit_3_6,))
+_dc_state_3_5 = ({}, None, _dc_hit_3_2, (_dc_hit_3_6,))
+_dc_state_3_6 = ({'custom': _dc_state_3_5, 'gone': _dc_state_3_4, 'moved': _dc_state_3_3, 'nocontent': _dc_state_3_1, 'teapot': _dc_state_3_0}, None, _dc_hit_3_6, ())
+
+
+def _dc_walk_1(environ, start_response, state, host):
+    """Walk a path of up to 1 segment, then call the route found."""
+    path_info = environ.get("PATH_INFO", "")
+    parts = path_info.split("/", 2)
+    if len(parts) > 1 and not parts[0]:
+        segment = parts[1]
+        child = state[0].get(segment)
+        if child is None and segment:
+            child = state[1]
+        if child is not None:
+            state = child
+
+    hit = state[2]
+    if hit.__class__ is tuple:
+        app, name, script, cut = hit
+        environ["dispatchc.route"] = name
+        if cut:
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+            environ["PATH_INFO"] = path_info[cut:]
+        return app(environ, start_response)
+    if hit is None:
+        return _dc_not_found(environ, start_response)
+    response = hit(environ, start_response, parts, host)
+    if response is _DC_FALLBACK:
+        return _dc_fallback(environ, start_response, state[3], parts, host, path_info)
+    return response
+
+
+def _dc_walk_2(environ, start_response, state, host):
+    """Walk a path of up to 2 segments, then call the route found."""
+    path_info = environ.get("PATH_INFO", "")
+    parts = path_info.split("/", 3)
+    if len(parts) > 1 and not parts[0]:
+        segment = parts[1]
+        child = state[0].get(segment)
+        if child is None and segment:
+            child = state[1]
+        if child is not None:
+            state = child
+            if len(parts) > 2:
+                segment = parts[2]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+
+
+    hit = state[2]
+    if hit.__class__ is tuple:
+        app, name, script, cut = hit
+        environ["dispatchc.route"] = name
+        if cut:
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+            environ["PATH_INFO"] = path_info[cut:]
+        return app(environ, start_response)
+    if hit is None:
+        return _dc_not_found(environ, start_response)
+    response = hit(environ, start_response, parts, host)
+    if response is _DC_FALLBACK:
+        return _dc_fallback(environ, start_response, state[3], parts, host, path_info)
+    return response
+
+
+_DC_EMPTY = ({}, None, None, ())
+
+# -- hosts ----------------------------------------------------------------------
+# A host entry is (walker, root state, host captures); no walker: only "/" routes.
+_DC_REJECT = (None, ({}, None, _dc_reject, ()), _DC_NO_CAPTURES)
+_DC_HOST_1 = (_dc_walk_1, _dc_state_1_1, _DC_NO_CAPTURES)
+_DC_HOST_2 = (_dc_walk_1, _dc_state_2_1, _DC_NO_CAPTURES)
+_DC_HOST_3 = (_dc_walk_2, _dc_state_3_6, _DC_NO_CAPTURES)
+_DC_DEFAULT = _DC_HOST_3
+# Raw Host headers that need no normalisation: exact hosts as written.
 _DC_FAST = {
     'old.example.com': _DC_HOST_1,
 }
 _DC_EXACT = {
     'old.example.com': _DC_HOST_1,
 }
-# (literal labels, {suffix: {(capture labels or 0 for "*", port): entry}}),
-# longest suffix first.
+# (literal labels, {suffix: {(capture labels, or 0 for "*", port): entry}}),
+# longest suffix first; an entry here holds capture names, not values.
 _DC_PATTERNS = (
     (
         3,
         {
             'people.example.com': {
-                (1, None): (_dc_state_2_1, 2, ('user',), '{user}.people.example.com '),
+                (1, None): (_dc_walk_1, _dc_state_2_1, ('user',)),
             },
         },
     ),
 )
+# Host headers seen, normalised and matched once; forgotten all at once when
+# more than _DC_MEMO_SIZE pile up, so memory does not grow with made-up hosts.
+_DC_MEMO_SIZE = 1024
+_dc_hosts = dict(_DC_FAST)
 
 
 def _dc_select(environ):
-    """The block entry for the request's host; None for an invalid host."""
+    """The host entry for a Host header not in _dc_hosts (SPEC §2)."""
     found = _dc_host(environ)
     if found is None:
-        return None
-    host, port = found
-    entry = _DC_EXACT.get(host)
-    if entry is not None:
-        return entry
+        entry = _DC_REJECT
+    else:
+        host, port = found
+        entry = _DC_EXACT.get(host)
+        if entry is None:
+            entry = _dc_match_patterns(host, port)
+    raw = environ.get("HTTP_HOST")
+    if raw:
+        global _dc_hosts
+        if len(_dc_hosts) >= len(_DC_FAST) + _DC_MEMO_SIZE:
+            _dc_hosts = dict(_DC_FAST)
+        _dc_hosts[raw] = entry
+    return entry
+
+
+def _dc_match_patterns(host, port):
     labels = host.split(".")
     count = len(labels)
     for size, suffixes in _DC_PATTERNS:
@@ -272,52 +415,28 @@ def _dc_select(environ):
                     or entries.get((0, None))
                 )
                 if entry is not None:
-                    state, split, names, prefix = entry
+                    walk, state, names = entry
                     captures = dict(zip(names, labels, strict=False)) if names else _DC_NO_CAPTURES
-                    return state, split, captures, prefix
+                    return walk, state, captures
     return _DC_DEFAULT
 
 
 def application(environ, start_response):
-    """The WSGI entry point: pick the host block, walk the path, call the app."""
-    entry = _DC_FAST.get(environ.get("HTTP_HOST"))
-    if entry is None:
-        entry = _dc_select(environ)
-        if entry is None:
-            return _dc_bad_request(environ, start_response)
-    state, split, host, prefix = entry
-    path_info = environ.get("PATH_INFO", "")
-    parts = path_info.split("/", split)
-    if not parts[0]:
-        for segment in parts[1:split]:
-            child = state[0].get(segment)
-            if child is None:
-                child = state[1]
-                if child is None or not segment:
-                    break
-            state = child
-    for path, depth, bind, key, target in state[2]:
-        captures = bind(parts, host) if bind is not None else None
-        if key is None:
-            app = target
-        else:
-            args = key(captures)
-            app = target.apps.get(args)
-            if app is None:
-                app = target.create(args)
-                if app is None:
-                    continue
-        environ["dispatchc.route"] = prefix + path
-        if captures:
-            old = environ.get("wsgiorg.routing_args")
-            if old:
-                captures = {**old[1], **captures}
-                environ["wsgiorg.routing_args"] = (old[0], captures)
-            else:
-                environ["wsgiorg.routing_args"] = ((), captures)
-        if depth:
-            script = "/".join(parts[: depth + 1])
-            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-            environ["PATH_INFO"] = path_info[len(script) :]
+    """The WSGI entry point: pick the host's table, walk the path, call the route."""
+    try:
+        walk, state, host = _dc_hosts[environ["HTTP_HOST"]]
+    except KeyError:  # no Host header, or one not seen yet
+        walk, state, host = _dc_select(environ)
+    if walk is not None:
+        return walk(environ, start_response, state, host)
+    hit = state[2]
+    if hit.__class__ is tuple:
+        app, name, script, cut = hit
+        environ["dispatchc.route"] = name
         return app(environ, start_response)
-    return _dc_not_found(environ, start_response)
+    if hit is None:
+        return _dc_not_found(environ, start_response)
+    response = hit(environ, start_response, None, host)
+    if response is _DC_FALLBACK:
+        return _dc_fallback(environ, start_response, state[3], None, host, "")
+    return response
