@@ -108,6 +108,7 @@ class _Context:
         self.table = table
         self.source = source
         self.loads: dict[tuple[str, str, bool], dict[str, Any]] = {}
+        self.load_counts: dict[str, int] = {}
         self.statuses: dict[int, dict[str, Any]] = {}
         self.caches: list[dict[str, Any]] = []
         self.redirects: list[dict[str, Any]] = []
@@ -122,7 +123,7 @@ class _Context:
         key = (target.module, target.attr, target.lazy)
         if key not in self.loads:
             kind = "factory" if isinstance(target, FactoryTarget) else "app"
-            count = sum(1 for v in self.loads.values() if v["kind"] == kind) + 1
+            count = self.load_counts[kind] = self.load_counts.get(kind, 0) + 1
             self.loads[key] = {
                 "name": f"_dc_{kind}_{count}",
                 "kind": kind,
@@ -416,8 +417,10 @@ def _tidy(code: str) -> str:
         top = not line[0].isspace()
         starts_def = line.startswith(("def ", "class "))
         if top and line.startswith("#"):
-            rest = next((x for x in lines[i + 1 :] if not x.startswith("#")), "")
-            starts_def = rest.startswith(("def ", "class "))
+            j = i + 1
+            while j < len(lines) and lines[j].startswith("#"):
+                j += 1
+            starts_def = j < len(lines) and lines[j].startswith(("def ", "class "))
         if top and out and not (out[-1].startswith("#") and starts_def and out[-1] != ""):
             blanks = 0
             while out and out[-1] == "":

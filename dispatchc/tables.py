@@ -12,6 +12,7 @@ exactly the SPEC §3 order of the routes matching a path that ends there.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from .diagnostics import Diagnostic
@@ -46,7 +47,7 @@ class State:
     chain: tuple[int, ...]
 
 
-def _trie(routes: list[Route]) -> _Node:
+def _trie(routes: tuple[Route, ...]) -> _Node:
     root = _Node()
     for index, route in enumerate(routes):
         node = root
@@ -74,7 +75,19 @@ def _work(nodes: list[_Node], parent_chain: tuple[int, ...]) -> _Work:
     return _Work(nodes, tuple(n.route for n in own if n.route is not None) + parent_chain)
 
 
-def path_states(routes: list[Route], limit: int = MAX_STATES) -> list[State]:
+def path_states(routes: list[Route] | tuple[Route, ...], limit: int = MAX_STATES) -> list[State]:
+    """The states of a block's path table (see ``_path_states``); the last
+    few tables are kept, since ``lint``/``build`` check sizes before codegen
+    builds the same tables."""
+    return list(_cached_states(tuple(routes), limit))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_states(routes: tuple[Route, ...], limit: int) -> tuple[State, ...]:
+    return tuple(_path_states(routes, limit))
+
+
+def _path_states(routes: tuple[Route, ...], limit: int) -> list[State]:
     """The states of a block's path table, children before parents (the root
     is last). Iterative, since paths may be deep. Raises TableTooLarge past
     ``limit`` states."""
