@@ -199,7 +199,7 @@ class Use:
 @dataclass(frozen=True, slots=True)
 class RouteTable:
     uses: tuple[Use, ...]
-    blocks: tuple[Block, ...]  # host blocks, in file order
+    blocks: tuple[Block, ...]  # host blocks, by most specific pattern (not file order)
     default: Block | None
 
     @property
