@@ -188,8 +188,10 @@ class _Context:
         prefix = "default" if pattern is None else pattern.text
         host_names = list(pattern.captures) if pattern is not None else []
         routes = list(block.ordered_routes())
-        hits = [self.hit(t, i, route, prefix, host_names) for i, route in enumerate(routes, 1)]
         depth = max((len(r.path.segments) for r in routes), default=0)
+        hits = [
+            self.hit(t, i, route, prefix, host_names, depth) for i, route in enumerate(routes, 1)
+        ]
         self.depths.add(depth)
 
         def state_name(index: int) -> str:
@@ -209,21 +211,30 @@ class _Context:
                 }
             )
         label = "default" if pattern is None else f"host {pattern.text}"
+        root = rendered[-1]
+        if depth:
+            entry_value = f"(_dc_walk_{depth}, {root['name']}, _DC_NO_CAPTURES)"
+        elif root["rest"] == "()" and root["first"] != "None" and hits[0]["kind"] == "static":
+            # Only "/" routes, and the one that answers depends on nothing.
+            entry_value = f"(None, {hits[0]['target']}, {pyrepr(hits[0]['route_name'])})"
+        else:
+            entry_value = f"(False, {root['name']}, _DC_NO_CAPTURES)"
         self.tables.append(
             {
                 "comment": _comment(f"{label}  ({_where(self.source, block.span)})"),
                 "hits": hits,
                 "states": rendered,
                 "root": rendered[-1]["name"],
-                "walk": f"_dc_walk_{depth}" if depth else "None",
+                "walk": f"_dc_walk_{depth}" if depth else "False",
                 "depth": depth,
                 "entry": f"_DC_HOST_{t}",
+                "entry_value": entry_value,
             }
         )
         return self.tables[-1]
 
     def hit(
-        self, t: int, i: int, route: Route, prefix: str, host_names: list[str]
+        self, t: int, i: int, route: Route, prefix: str, host_names: list[str], depth: int
     ) -> dict[str, Any]:
         """A route as the walker meets it: a constant tuple when nothing about
         it depends on the request, else a function written out for it."""
@@ -235,6 +246,8 @@ class _Context:
             script = "".join("/" + (s.literal or "") for s in segments)
             return {
                 "kind": "static",
+                "target": target_name,
+                "route_name": route_name,
                 "name": f"_dc_hit_{t}_{i}",
                 "value": f"({target_name}, {pyrepr(route_name)}, {pyrepr(script)}, {len(script)})",
                 "comment": self.route_comment(route),
@@ -267,6 +280,9 @@ class _Context:
             captures = "{" + ", ".join(f"{pyrepr(n)}: {v}" for n, v in variables.items()) + "}"
         all_literal = not route.path.captures
         script_src = _concat(script) if segments else None
+        # A route as deep as its table: the rest of PATH_INFO is the last
+        # piece of the split, with no slicing to do.
+        rest = len(segments) + 1 if segments and len(segments) == depth else None
         return {
             "kind": "function",
             "name": f"_dc_route_{t}_{i}",
@@ -279,6 +295,7 @@ class _Context:
             "captures": captures,
             "script": script_src,
             "cut": len("".join(t for _, t in script)) if segments and all_literal else None,
+            "rest": rest,
         }
 
 
@@ -372,9 +389,9 @@ def _host_tables(table: RouteTable, entries: dict[int, list[dict[str, Any]]]) ->
             continue
         key = (0 if pattern.kind == "wildcard" else len(pattern.captures), pattern.port)
         suffixes = patterns.setdefault(len(pattern.suffix), {})
-        suffixes.setdefault(pattern.host, {})[key] = (
-            f"({found['walk']}, {found['root']}, {pyrepr(pattern.captures)})"
-        )
+        # (entry, capture names): a wildcard's entry is used as it is.
+        names = pyrepr(pattern.captures) if pattern.captures else "None"
+        suffixes.setdefault(pattern.host, {})[key] = f"({entry}, {names})"
 
     def sort_key(k: tuple[int, int | None]) -> tuple[int, int]:
         return (k[0], k[1] or 0)

@@ -222,9 +222,8 @@ def _dc_route_1_1(environ, start_response, parts, host):
         environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
     else:
         environ["wsgiorg.routing_args"] = ((), captures)
-    script = '/' + v0 + '/' + v1 + '/' + v2
-    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-    environ["PATH_INFO"] = environ["PATH_INFO"][len(script) :]
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/' + v0 + '/' + v1 + '/' + v2
+    environ["PATH_INFO"] = "/" + parts[4] if len(parts) > 4 else ""
     return app(environ, start_response)
 
 

@@ -329,20 +329,23 @@ _dc_state_12_0 = ({}, None, _dc_hit_12_1, ())
 _DC_EMPTY = ({}, None, None, ())
 
 # -- hosts ----------------------------------------------------------------------
-# A host entry is (walker, root state, host captures); no walker: only "/" routes.
-_DC_REJECT = (None, ({}, None, _dc_reject, ()), _DC_NO_CAPTURES)
-_DC_HOST_1 = (None, _dc_state_1_0, _DC_NO_CAPTURES)
-_DC_HOST_2 = (None, _dc_state_2_0, _DC_NO_CAPTURES)
-_DC_HOST_3 = (None, _dc_state_3_0, _DC_NO_CAPTURES)
-_DC_HOST_4 = (None, _dc_state_4_0, _DC_NO_CAPTURES)
-_DC_HOST_5 = (None, _dc_state_5_0, _DC_NO_CAPTURES)
-_DC_HOST_6 = (None, _dc_state_6_0, _DC_NO_CAPTURES)
-_DC_HOST_7 = (None, _dc_state_7_0, _DC_NO_CAPTURES)
-_DC_HOST_8 = (None, _dc_state_8_0, _DC_NO_CAPTURES)
-_DC_HOST_9 = (None, _dc_state_9_0, _DC_NO_CAPTURES)
-_DC_HOST_10 = (None, _dc_state_10_0, _DC_NO_CAPTURES)
-_DC_HOST_11 = (None, _dc_state_11_0, _DC_NO_CAPTURES)
-_DC_HOST_12 = (None, _dc_state_12_0, _DC_NO_CAPTURES)
+# A host entry is one of:
+#   (walker, root state, host captures)  a table with paths to walk
+#   (False, root state, host captures)   a table of "/" routes only
+#   (None, app, dispatchc.route)         a table whose one route answers always
+_DC_REJECT = (False, ({}, None, _dc_reject, ()), _DC_NO_CAPTURES)
+_DC_HOST_1 = (None, _dc_app_1, '127.0.0.1:8000 /')
+_DC_HOST_2 = (None, _dc_app_1, '[::1] /')
+_DC_HOST_3 = (None, _dc_app_2, 'api.example.com:8080 /')
+_DC_HOST_4 = (None, _dc_status_404, 'api.example.com /')
+_DC_HOST_5 = (None, _dc_app_3, 'example.com /')
+_DC_HOST_6 = (None, _dc_app_3, 'www.example.com /')
+_DC_HOST_7 = (None, _dc_app_4, 'xn--bcher-kva.example /')
+_DC_HOST_8 = (False, _dc_state_8_0, _DC_NO_CAPTURES)
+_DC_HOST_9 = (False, _dc_state_9_0, _DC_NO_CAPTURES)
+_DC_HOST_10 = (False, _dc_state_10_0, _DC_NO_CAPTURES)
+_DC_HOST_11 = (None, _dc_status_421, '*.example.com /')
+_DC_HOST_12 = (None, _dc_status_404, 'default /')
 _DC_DEFAULT = _DC_HOST_12
 # Raw Host headers that need no normalisation: exact hosts as written.
 _DC_FAST = {
@@ -364,19 +367,19 @@ _DC_EXACT_PORT = {
     ('127.0.0.1', 8000): _DC_HOST_1,
     ('api.example.com', 8080): _DC_HOST_3,
 }
-# (literal labels, {suffix: {(capture labels, or 0 for "*", port): entry}}),
-# longest suffix first; an entry here holds capture names, not values.
+# (literal labels, {suffix: {(capture labels, or 0 for "*", port): (entry,
+# capture names)}}), longest suffix first.
 _DC_PATTERNS = (
     (
         2,
         {
             'example.com': {
-                (0, None): (None, _dc_state_11_0, ()),
-                (1, None): (None, _dc_state_10_0, ('tenant',)),
-                (2, None): (None, _dc_state_9_0, ('tenant', 'region')),
+                (0, None): (_DC_HOST_11, None),
+                (1, None): (_DC_HOST_10, ('tenant',)),
+                (2, None): (_DC_HOST_9, ('tenant', 'region')),
             },
             'xn--bcher-kva.example': {
-                (1, None): (None, _dc_state_8_0, ('shop',)),
+                (1, None): (_DC_HOST_8, ('shop',)),
             },
         },
     ),
@@ -405,16 +408,17 @@ def _dc_match_patterns(host, port):
             entries = suffixes.get(".".join(labels[count - size :]))
             if entries is not None:
                 head = count - size
-                entry = (
+                found = (
                     entries.get((head, port))
                     or entries.get((head, None))
                     or entries.get((0, port))
                     or entries.get((0, None))
                 )
-                if entry is not None:
-                    walk, state, names = entry
-                    captures = dict(zip(names, labels, strict=False)) if names else _DC_NO_CAPTURES
-                    return walk, state, captures
+                if found is not None:
+                    entry, names = found
+                    if names is None:
+                        return entry
+                    return entry[0], entry[1], dict(zip(names, labels, strict=False))
     return _DC_DEFAULT
 
 
@@ -424,7 +428,10 @@ def application(environ, start_response):
         walk, state, host = _dc_hosts[environ["HTTP_HOST"]]
     except KeyError:  # no Host header, or one not seen yet
         walk, state, host = _dc_select(environ)
-    if walk is not None:
+    if walk is None:  # (None, app, dispatchc.route)
+        environ["dispatchc.route"] = host
+        return state(environ, start_response)
+    if walk:
         return walk(environ, start_response, state, host)
     hit = state[2]
     if hit.__class__ is tuple:

@@ -221,9 +221,8 @@ def _dc_route_2_1(environ, start_response, parts, host):
         environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
     else:
         environ["wsgiorg.routing_args"] = ((), captures)
-    script = '/' + v1
-    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-    environ["PATH_INFO"] = environ["PATH_INFO"][len(script) :]
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/' + v1
+    environ["PATH_INFO"] = "/" + parts[2] if len(parts) > 2 else ""
     return app(environ, start_response)
 
 
@@ -258,9 +257,8 @@ def _dc_route_3_1(environ, start_response, parts, host):
         environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
     else:
         environ["wsgiorg.routing_args"] = ((), captures)
-    script = '/moved/' + v0
-    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-    environ["PATH_INFO"] = environ["PATH_INFO"][len(script) :]
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/moved/' + v0
+    environ["PATH_INFO"] = "/" + parts[3] if len(parts) > 3 else ""
     return app(environ, start_response)
 
 
@@ -350,8 +348,11 @@ def _dc_walk_2(environ, start_response, state, host):
 _DC_EMPTY = ({}, None, None, ())
 
 # -- hosts ----------------------------------------------------------------------
-# A host entry is (walker, root state, host captures); no walker: only "/" routes.
-_DC_REJECT = (None, ({}, None, _dc_reject, ()), _DC_NO_CAPTURES)
+# A host entry is one of:
+#   (walker, root state, host captures)  a table with paths to walk
+#   (False, root state, host captures)   a table of "/" routes only
+#   (None, app, dispatchc.route)         a table whose one route answers always
+_DC_REJECT = (False, ({}, None, _dc_reject, ()), _DC_NO_CAPTURES)
 _DC_HOST_1 = (_dc_walk_1, _dc_state_1_1, _DC_NO_CAPTURES)
 _DC_HOST_2 = (_dc_walk_1, _dc_state_2_1, _DC_NO_CAPTURES)
 _DC_HOST_3 = (_dc_walk_2, _dc_state_3_6, _DC_NO_CAPTURES)
@@ -363,14 +364,14 @@ _DC_FAST = {
 _DC_EXACT = {
     'old.example.com': _DC_HOST_1,
 }
-# (literal labels, {suffix: {(capture labels, or 0 for "*", port): entry}}),
-# longest suffix first; an entry here holds capture names, not values.
+# (literal labels, {suffix: {(capture labels, or 0 for "*", port): (entry,
+# capture names)}}), longest suffix first.
 _DC_PATTERNS = (
     (
         3,
         {
             'people.example.com': {
-                (1, None): (_dc_walk_1, _dc_state_2_1, ('user',)),
+                (1, None): (_DC_HOST_2, ('user',)),
             },
         },
     ),
@@ -408,16 +409,17 @@ def _dc_match_patterns(host, port):
             entries = suffixes.get(".".join(labels[count - size :]))
             if entries is not None:
                 head = count - size
-                entry = (
+                found = (
                     entries.get((head, port))
                     or entries.get((head, None))
                     or entries.get((0, port))
                     or entries.get((0, None))
                 )
-                if entry is not None:
-                    walk, state, names = entry
-                    captures = dict(zip(names, labels, strict=False)) if names else _DC_NO_CAPTURES
-                    return walk, state, captures
+                if found is not None:
+                    entry, names = found
+                    if names is None:
+                        return entry
+                    return entry[0], entry[1], dict(zip(names, labels, strict=False))
     return _DC_DEFAULT
 
 
@@ -427,7 +429,10 @@ def application(environ, start_response):
         walk, state, host = _dc_hosts[environ["HTTP_HOST"]]
     except KeyError:  # no Host header, or one not seen yet
         walk, state, host = _dc_select(environ)
-    if walk is not None:
+    if walk is None:  # (None, app, dispatchc.route)
+        environ["dispatchc.route"] = host
+        return state(environ, start_response)
+    if walk:
         return walk(environ, start_response, state, host)
     hit = state[2]
     if hit.__class__ is tuple:
