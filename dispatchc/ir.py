@@ -108,11 +108,12 @@ class PathPattern:
     segments: tuple[Segment, ...]
     span: Span = _span()
 
-    @property
-    def weight(self) -> tuple[int, tuple[int, ...]]:
-        """Sort key: more segments first, then literal before capture."""
+    weight: tuple[int, tuple[int, ...]] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Sort key: more segments first, then literal before capture.
         kinds = tuple(0 if s.literal is not None else 1 for s in self.segments)
-        return (-len(self.segments), kinds)
+        object.__setattr__(self, "weight", (-len(self.segments), kinds))
 
     @property
     def shape(self) -> tuple[str | None, ...]:
