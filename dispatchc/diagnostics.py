@@ -40,6 +40,7 @@ CODES: dict[str, tuple[str, str]] = {
     "E307": (ERROR, "invalid-redirect-url"),
     "E308": (ERROR, "misplaced-option"),
     "E309": (ERROR, "invalid-option"),
+    "E310": (ERROR, "invalid-argument"),
     "E401": (ERROR, "unimportable-module"),
     "E402": (ERROR, "missing-attribute"),
     "E403": (ERROR, "not-callable"),

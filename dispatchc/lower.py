@@ -117,24 +117,24 @@ class _Lowerer:
         if kind == "name_target":
             return str(node.children[0])
         if kind == "status_target":
-            code = int(node.children[0])
-            if not 200 <= code <= 599:
+            code = _number(node.children[0])
+            if code is None or not 200 <= code <= 599:
                 self.error(
                     "E305",
-                    f"status code {code} is not between 200 and 599",
+                    f"status code {_shown(node.children[0])} is not between 200 and 599",
                     span_of(node.children[0]),
                 )
                 return None
             return StatusTarget(code, span=span)
         if kind == "redirect_target":
             code_tok, url_tok = node.children
-            code = int(code_tok)
+            code = _number(code_tok)
             url = self.string(url_tok)
             ok = True
             if code not in REDIRECT_CODES:
                 self.error(
                     "E306",
-                    f"redirect code {code} is not one of 301, 302, 303, 307, 308",
+                    f"redirect code {_shown(code_tok)} is not one of 301, 302, 303, 307, 308",
                     span_of(code_tok),
                 )
                 ok = False
@@ -154,6 +154,7 @@ class _Lowerer:
                 return None
             # Offsets into the token as written (quote and escapes included).
             parts = tuple(replace(p, offset=_raw_offset(str(url_tok), p.offset)) for p in parts)
+            assert code is not None
             return RedirectTarget(code, url, parts, span=span, url_span=span_of(url_tok))
         ref = self.import_ref(node.children[0])
         if kind == "import_target":
@@ -166,7 +167,17 @@ class _Lowerer:
             if child.data == "capture_arg":
                 args.append(Arg("capture", str(child.children[0]), span_of(child)))
             elif child.data == "int_arg":
-                args.append(Arg("int", int(child.children[0]), span_of(child)))
+                number = _number(child.children[0])
+                if number is None:
+                    self.error(
+                        "E310",
+                        f"integer argument has more than {MAX_DIGITS} digits",
+                        span_of(child),
+                        help="pass it as a string and convert it in the factory",
+                    )
+                    ok = False
+                else:
+                    args.append(Arg("int", number, span_of(child)))
             else:
                 value = self.string(child.children[0])
                 if value is None:
@@ -185,9 +196,14 @@ class _Lowerer:
                 if opts.cache_span is not None:
                     self.error("E309", "'cache' is given twice", span)
                     continue
-                size = int(node.children[0])
-                if size < 0:
-                    self.error("E309", f"cache size {size} is negative", span_of(node.children[0]))
+                size = _number(node.children[0])
+                if size is None or size < 0:
+                    what = "negative" if str(node.children[0]).startswith("-") else "too large"
+                    self.error(
+                        "E309",
+                        f"cache size {_shown(node.children[0])} is {what}",
+                        span_of(node.children[0]),
+                    )
                     continue
                 opts.cache, opts.cache_span = size, span
             else:
@@ -365,6 +381,25 @@ class _Lowerer:
         return [
             r for r in (self.route(n, patterns) for n in block_node.children if n is not None) if r
         ]
+
+
+#: Integers in a routing file have at most this many digits (Python refuses
+#: to convert strings of more than 4,300, and no status, size or argument
+#: needs more).
+MAX_DIGITS = 100
+
+
+def _number(token: Token) -> int | None:
+    """The value of an INT token, or None when it is absurdly long."""
+    text = str(token)
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        return None
+    return int(text)
+
+
+def _shown(token: Token) -> str:
+    text = str(token)
+    return text if len(text) <= 12 else text[:6] + "..." + text[-3:]
 
 
 def _raw_offset(token: str, index: int) -> int:

@@ -73,6 +73,23 @@ CASES = [
     # E003 invalid escape in a string
     ("E003", '/ -> redirect 301 "a\\nb"', 1, 21, "invalid escape '\\n' in string"),
     ("E003", '/ -> a:f("a\\qb")', 1, 12, "invalid escape '\\q' in string"),
+    # E310 an integer argument too long to be a number
+    (
+        "E310",
+        "/ -> m:f(" + "1" * 101 + ")",
+        1,
+        10,
+        "integer argument has more than 100 digits",
+    ),
+    # Python refuses int() of more than 4,300 digits: these are diagnostics
+    (
+        "E305",
+        "/ -> status " + "2" * 5000,
+        1,
+        13,
+        "status code 222222...222 is not between 200 and 599",
+    ),
+    ("E309", "/{x} -> m:f(x) cache " + "9" * 200, 1, 22, "cache size 999999...999 is too large"),
     # E101 undefined name
     ("E101", "/ -> nope", 1, 6, "undefined name 'nope'"),
     ("E101", "host a.com {\n  /x -> frontend\n}", 2, 9, "undefined name 'frontend'"),
