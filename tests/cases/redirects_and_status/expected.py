@@ -393,7 +393,9 @@ def _dc_select(environ):
         if entry is None:
             entry = _dc_match_patterns(host, port)
     raw = environ.get("HTTP_HOST")
-    if raw:
+    # No valid Host is longer (253 + "." + ":65535"): longer ones are not
+    # remembered, so the memo holds at most _DC_MEMO_SIZE short strings.
+    if raw and len(raw) <= 260:
         global _dc_hosts
         if len(_dc_hosts) >= len(_DC_FAST) + _DC_MEMO_SIZE:
             _dc_hosts = dict(_DC_FAST)
