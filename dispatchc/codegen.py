@@ -98,7 +98,11 @@ def _concat(pieces: list[tuple[bool, str]]) -> str:
             merged[-1] = (True, merged[-1][1] + text)
         else:
             merged.append((const, text))
-    return " + ".join(pyrepr(t) if c else t for c, t in merged)
+    terms = [pyrepr(t) if c else t for c, t in merged]
+    if len(terms) > 8:
+        # A long chain of + nests as deep as it is long in Python's compiler.
+        return "''.join((" + ", ".join(terms) + "))"
+    return " + ".join(terms)
 
 
 class _Context:
