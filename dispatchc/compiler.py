@@ -7,6 +7,7 @@ run compiled (SPEC §6).
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -35,8 +36,28 @@ class Result:
         return self.table is not None and not any(d.is_error for d in self.diagnostics)
 
 
+@contextlib.contextmanager
+def _gc_paused():  # type: ignore[no-untyped-def]
+    """Compiling allocates many small objects while a large parse tree is
+    alive, so the cyclic collector would keep traversing it (30 % of a
+    10,000-route build); everything is freed by reference counting anyway,
+    and the collector runs again afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def analyse(path: str, raw: bytes) -> Result:
     """Parse and lower one file, collecting every diagnostic."""
+    with _gc_paused():
+        return _analyse(path, raw)
+
+
+def _analyse(path: str, raw: bytes) -> Result:
     try:
         source = decode(path, raw)
         tree = parse(source)
@@ -70,9 +91,10 @@ def source_name(source_path: Path, output: Path) -> str:
 def compile_file(path: Path, output: Path, raw: bytes | None = None) -> str:
     """Compile one routing file for ``output``; raise DispatchError on errors."""
     data = path.read_bytes() if raw is None else raw
-    table = load_table(str(path), data)
-    source = decode(str(path), data)
-    return generate(table, source, source_name(path, output))
+    with _gc_paused():
+        table = load_table(str(path), data)
+        source = decode(str(path), data)
+        return generate(table, source, source_name(path, output))
 
 
 def write_atomic(outputs: list[tuple[Path, str]]) -> None:
