@@ -146,14 +146,15 @@ class _Lowerer:
                 self.error(
                     "E307",
                     exc.message,
-                    span_of(url_tok).shifted(_raw_offset(str(url_tok), exc.offset), exc.width),
+                    span_of(url_tok).shifted(_raw_offsets(str(url_tok))[exc.offset], exc.width),
                     exc.help,
                 )
                 return None
             if not ok:
                 return None
             # Offsets into the token as written (quote and escapes included).
-            parts = tuple(replace(p, offset=_raw_offset(str(url_tok), p.offset)) for p in parts)
+            raw = _raw_offsets(str(url_tok))
+            parts = tuple(replace(p, offset=raw[p.offset]) for p in parts)
             assert code is not None
             return RedirectTarget(code, url, parts, span=span, url_span=span_of(url_tok))
         ref = self.import_ref(node.children[0])
@@ -402,12 +403,16 @@ def _shown(token: Token) -> str:
     return text if len(text) <= 12 else text[:6] + "..." + text[-3:]
 
 
-def _raw_offset(token: str, index: int) -> int:
-    """Offset in a quoted string token of character ``index`` of its value."""
+def _raw_offsets(token: str) -> list[int]:
+    """For each character of a quoted string token's value (and one past
+    its end), its offset in the token as written: quote and escapes count."""
+    offsets = []
     raw = 1  # the opening quote
-    for _ in range(index):
+    while raw < len(token) - 1:
+        offsets.append(raw)
         raw += 2 if token[raw] == "\\" else 1
-    return raw
+    offsets.append(raw)
+    return offsets
 
 
 def _capture_help(path: PathPattern, hosts: tuple[HostPattern, ...]) -> str:
