@@ -281,7 +281,7 @@ class _Context:
             key = args[0] if len(args) == 1 else "(" + ", ".join(args) + ")"
         captures = None
         if variables:
-            captures = "{" + ", ".join(f"{pyrepr(n)}: {v}" for n, v in variables.items()) + "}"
+            captures = ", ".join(f"{pyrepr(n)}: {v}" for n, v in variables.items())
         all_literal = not route.path.captures
         script_src = _concat(script) if segments else None
         # A route as deep as its table: the rest of PATH_INFO is the last

@@ -229,18 +229,18 @@ _dc_state_2_1 = ({'backend': _dc_state_2_0}, None, _dc_hit_2_2, ())
 def _dc_route_3_1(environ, start_response, parts, host):
     v0 = parts[1]
     key = v0
-    app = _dc_apps_3.get(key)
-    if app is None:
+    try:
+        app = _dc_apps_3[key]
+    except KeyError:  # not made yet, or dropped from the cache
         app = _dc_cache_3.create(key)
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = 'users.example.org /{prefix}'
-    captures = {'prefix': v0}
     old = environ.get("wsgiorg.routing_args")
     if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'prefix': v0})
     else:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), {'prefix': v0})
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/' + v0
     environ["PATH_INFO"] = "/" + parts[2] if len(parts) > 2 else ""
     return app(environ, start_response)
@@ -258,18 +258,18 @@ _dc_state_3_1 = ({}, _dc_state_3_0, _dc_hit_3_2, ())
 def _dc_route_4_1(environ, start_response, parts, host):
     v0 = host['subdomain']
     key = v0
-    app = _dc_apps_5.get(key)
-    if app is None:
+    try:
+        app = _dc_apps_5[key]
+    except KeyError:  # not made yet, or dropped from the cache
         app = _dc_cache_5.create(key)
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{subdomain}.example.com /'
-    captures = {'subdomain': v0}
     old = environ.get("wsgiorg.routing_args")
     if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'subdomain': v0})
     else:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), {'subdomain': v0})
     return app(environ, start_response)
 
 

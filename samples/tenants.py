@@ -268,12 +268,11 @@ def _dc_route_3_1(environ, start_response, parts, host):
     v1 = host['region']
     app = _dc_status_204
     environ["dispatchc.route"] = '{tenant}.{region}.saas.example /healthz'
-    captures = {'tenant': v0, 'region': v1}
     old = environ.get("wsgiorg.routing_args")
     if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'tenant': v0, 'region': v1})
     else:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), {'tenant': v0, 'region': v1})
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/healthz'
     environ["PATH_INFO"] = "/" + parts[2] if len(parts) > 2 else ""
     return app(environ, start_response)
@@ -284,18 +283,18 @@ def _dc_route_3_2(environ, start_response, parts, host):
     v0 = host['tenant']
     v1 = host['region']
     key = (v0, v1)
-    app = _dc_apps_3.get(key)
-    if app is None:
+    try:
+        app = _dc_apps_3[key]
+    except KeyError:  # not made yet, or dropped from the cache
         app = _dc_cache_3.create(key)
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.{region}.saas.example /'
-    captures = {'tenant': v0, 'region': v1}
     old = environ.get("wsgiorg.routing_args")
     if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'tenant': v0, 'region': v1})
     else:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), {'tenant': v0, 'region': v1})
     return app(environ, start_response)
 
 

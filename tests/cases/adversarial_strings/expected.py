@@ -210,18 +210,18 @@ def _dc_route_1_1(environ, start_response, parts, host):
     v1 = parts[2]
     v2 = parts[3]
     key = ('\u2028|\t|\u200b|😀', '{a}', v0, v1, v2)
-    app = _dc_apps_1.get(key)
-    if app is None:
+    try:
+        app = _dc_apps_1[key]
+    except KeyError:  # not made yet, or dropped from the cache
         app = _dc_cache_1.create(key)
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = 'default /{a}/{b}/{c}'
-    captures = {'a': v0, 'b': v1, 'c': v2}
     old = environ.get("wsgiorg.routing_args")
     if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'a': v0, 'b': v1, 'c': v2})
     else:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), {'a': v0, 'b': v1, 'c': v2})
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/' + v0 + '/' + v1 + '/' + v2
     environ["PATH_INFO"] = "/" + parts[4] if len(parts) > 4 else ""
     return app(environ, start_response)
@@ -231,18 +231,18 @@ def _dc_route_1_1(environ, start_response, parts, host):
 def _dc_route_1_2(environ, start_response, parts, host):
     v0 = parts[2]
     key = (v0, '"; import os; os.system(\'x\') #', '\\', '{{x}}', '日本語', '\\n"""')
-    app = _dc_apps_2.get(key)
-    if app is None:
+    try:
+        app = _dc_apps_2[key]
+    except KeyError:  # not made yet, or dropped from the cache
         app = _dc_cache_2.create(key)
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = 'default /args/{x}'
-    captures = {'x': v0}
     old = environ.get("wsgiorg.routing_args")
     if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'x': v0})
     else:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), {'x': v0})
     script = '/args/' + v0
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
     environ["PATH_INFO"] = environ["PATH_INFO"][len(script) :]
@@ -258,8 +258,9 @@ _dc_hit_1_4 = (_dc_redirect_4, 'default /café', '/cafÃ©', 6)
 # routes.disp:7 /inject -> mod:make("')", "__import__('os')", '#', '\\"', '}}{')
 def _dc_route_1_5(environ, start_response, parts, host):
     key = ("')", "__import__('os')", '#', '\\"', '}}{')
-    app = _dc_apps_5.get(key)
-    if app is None:
+    try:
+        app = _dc_apps_5[key]
+    except KeyError:  # not made yet, or dropped from the cache
         app = _dc_cache_5.create(key)
         if app is None:
             return _DC_FALLBACK

@@ -266,18 +266,18 @@ def _dc_route_1_1(environ, start_response, parts, host):
     v1 = parts[2]
     v2 = parts[4]
     key = (v0, v1, v2, 'git', 3)
-    app = _dc_apps_1.get(key)
-    if app is None:
+    try:
+        app = _dc_apps_1[key]
+    except KeyError:  # not made yet, or dropped from the cache
         app = _dc_cache_1.create(key)
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /orgs/{org}/repos/{repo}'
-    captures = {'tenant': v0, 'org': v1, 'repo': v2}
     old = environ.get("wsgiorg.routing_args")
     if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'tenant': v0, 'org': v1, 'repo': v2})
     else:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), {'tenant': v0, 'org': v1, 'repo': v2})
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/orgs/' + v1 + '/repos/' + v2
     environ["PATH_INFO"] = "/" + parts[5] if len(parts) > 5 else ""
     return app(environ, start_response)
@@ -288,18 +288,18 @@ def _dc_route_1_2(environ, start_response, parts, host):
     v0 = host['tenant']
     v1 = parts[2]
     key = v1
-    app = _dc_apps_2.get(key)
-    if app is None:
+    try:
+        app = _dc_apps_2[key]
+    except KeyError:  # not made yet, or dropped from the cache
         app = _dc_cache_2.create(key)
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /u/{user}'
-    captures = {'tenant': v0, 'user': v1}
     old = environ.get("wsgiorg.routing_args")
     if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'tenant': v0, 'user': v1})
     else:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), {'tenant': v0, 'user': v1})
     script = '/u/' + v1
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
     environ["PATH_INFO"] = environ["PATH_INFO"][len(script) :]
@@ -310,18 +310,18 @@ def _dc_route_1_2(environ, start_response, parts, host):
 def _dc_route_1_3(environ, start_response, parts, host):
     v0 = host['tenant']
     key = ()
-    app = _dc_apps_3.get(key)
-    if app is None:
+    try:
+        app = _dc_apps_3[key]
+    except KeyError:  # not made yet, or dropped from the cache
         app = _dc_cache_3.create(key)
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /none'
-    captures = {'tenant': v0}
     old = environ.get("wsgiorg.routing_args")
     if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'tenant': v0})
     else:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), {'tenant': v0})
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/none'
     environ["PATH_INFO"] = environ["PATH_INFO"][5 :]
     return app(environ, start_response)
@@ -331,18 +331,18 @@ def _dc_route_1_3(environ, start_response, parts, host):
 def _dc_route_1_4(environ, start_response, parts, host):
     v0 = host['tenant']
     key = ('static', -1)
-    app = _dc_apps_4.get(key)
-    if app is None:
+    try:
+        app = _dc_apps_4[key]
+    except KeyError:  # not made yet, or dropped from the cache
         app = _dc_cache_4.create(key)
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /static'
-    captures = {'tenant': v0}
     old = environ.get("wsgiorg.routing_args")
     if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'tenant': v0})
     else:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), {'tenant': v0})
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/static'
     environ["PATH_INFO"] = environ["PATH_INFO"][7 :]
     return app(environ, start_response)
@@ -353,18 +353,18 @@ def _dc_route_1_5(environ, start_response, parts, host):
     v0 = host['tenant']
     v1 = parts[1]
     key = v1
-    app = _dc_apps_5.get(key)
-    if app is None:
+    try:
+        app = _dc_apps_5[key]
+    except KeyError:  # not made yet, or dropped from the cache
         app = _dc_cache_5.create(key)
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /{user}'
-    captures = {'tenant': v0, 'user': v1}
     old = environ.get("wsgiorg.routing_args")
     if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'tenant': v0, 'user': v1})
     else:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), {'tenant': v0, 'user': v1})
     script = '/' + v1
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
     environ["PATH_INFO"] = environ["PATH_INFO"][len(script) :]
@@ -375,18 +375,18 @@ def _dc_route_1_5(environ, start_response, parts, host):
 def _dc_route_1_6(environ, start_response, parts, host):
     v0 = host['tenant']
     key = v0
-    app = _dc_apps_6.get(key)
-    if app is None:
+    try:
+        app = _dc_apps_6[key]
+    except KeyError:  # not made yet, or dropped from the cache
         app = _dc_cache_6.create(key)
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /'
-    captures = {'tenant': v0}
     old = environ.get("wsgiorg.routing_args")
     if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'tenant': v0})
     else:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), {'tenant': v0})
     return app(environ, start_response)
 
 
@@ -408,18 +408,18 @@ _dc_state_1_9 = ({'none': _dc_state_1_8, 'orgs': _dc_state_1_7, 'static': _dc_st
 def _dc_route_2_1(environ, start_response, parts, host):
     v0 = parts[1]
     key = (v0, '')
-    app = _dc_apps_7.get(key)
-    if app is None:
+    try:
+        app = _dc_apps_7[key]
+    except KeyError:  # not made yet, or dropped from the cache
         app = _dc_cache_7.create(key)
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = 'default /{page}'
-    captures = {'page': v0}
     old = environ.get("wsgiorg.routing_args")
     if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'page': v0})
     else:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), {'page': v0})
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/' + v0
     environ["PATH_INFO"] = "/" + parts[2] if len(parts) > 2 else ""
     return app(environ, start_response)
@@ -428,8 +428,9 @@ def _dc_route_2_1(environ, start_response, parts, host):
 # routes.disp:10 / -> defaults:make()
 def _dc_route_2_2(environ, start_response, parts, host):
     key = ()
-    app = _dc_apps_8.get(key)
-    if app is None:
+    try:
+        app = _dc_apps_8[key]
+    except KeyError:  # not made yet, or dropped from the cache
         app = _dc_cache_8.create(key)
         if app is None:
             return _DC_FALLBACK

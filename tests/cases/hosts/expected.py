@@ -256,12 +256,11 @@ def _dc_route_8_1(environ, start_response, parts, host):
     v0 = host['shop']
     app = _dc_app_4
     environ["dispatchc.route"] = '{shop}.xn--bcher-kva.example /'
-    captures = {'shop': v0}
     old = environ.get("wsgiorg.routing_args")
     if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'shop': v0})
     else:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), {'shop': v0})
     return app(environ, start_response)
 
 
@@ -275,18 +274,18 @@ def _dc_route_9_1(environ, start_response, parts, host):
     v0 = host['tenant']
     v1 = host['region']
     key = (v0, v1)
-    app = _dc_apps_6.get(key)
-    if app is None:
+    try:
+        app = _dc_apps_6[key]
+    except KeyError:  # not made yet, or dropped from the cache
         app = _dc_cache_6.create(key)
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.{region}.example.com /'
-    captures = {'tenant': v0, 'region': v1}
     old = environ.get("wsgiorg.routing_args")
     if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'tenant': v0, 'region': v1})
     else:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), {'tenant': v0, 'region': v1})
     return app(environ, start_response)
 
 
@@ -299,18 +298,18 @@ _dc_state_9_0 = ({}, None, _dc_route_9_1, ())
 def _dc_route_10_1(environ, start_response, parts, host):
     v0 = host['tenant']
     key = v0
-    app = _dc_apps_7.get(key)
-    if app is None:
+    try:
+        app = _dc_apps_7[key]
+    except KeyError:  # not made yet, or dropped from the cache
         app = _dc_cache_7.create(key)
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /'
-    captures = {'tenant': v0}
     old = environ.get("wsgiorg.routing_args")
     if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'tenant': v0})
     else:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), {'tenant': v0})
     return app(environ, start_response)
 
 

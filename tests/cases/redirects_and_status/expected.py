@@ -215,12 +215,11 @@ def _dc_route_2_1(environ, start_response, parts, host):
     v1 = parts[1]
     app = _dc_redirect_3
     environ["dispatchc.route"] = '{user}.people.example.com /{page}'
-    captures = {'user': v0, 'page': v1}
     old = environ.get("wsgiorg.routing_args")
     if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'user': v0, 'page': v1})
     else:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), {'user': v0, 'page': v1})
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/' + v1
     environ["PATH_INFO"] = "/" + parts[2] if len(parts) > 2 else ""
     return app(environ, start_response)
@@ -231,12 +230,11 @@ def _dc_route_2_2(environ, start_response, parts, host):
     v0 = host['user']
     app = _dc_redirect_4
     environ["dispatchc.route"] = '{user}.people.example.com /'
-    captures = {'user': v0}
     old = environ.get("wsgiorg.routing_args")
     if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'user': v0})
     else:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), {'user': v0})
     return app(environ, start_response)
 
 
@@ -251,12 +249,11 @@ def _dc_route_3_1(environ, start_response, parts, host):
     v0 = parts[2]
     app = _dc_redirect_5
     environ["dispatchc.route"] = 'default /moved/{id}'
-    captures = {'id': v0}
     old = environ.get("wsgiorg.routing_args")
     if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], **captures})
+        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'id': v0})
     else:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), {'id': v0})
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/moved/' + v0
     environ["PATH_INFO"] = "/" + parts[3] if len(parts) > 3 else ""
     return app(environ, start_response)
