@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import http
-import ipaddress
 import re
 import string
 import sys
@@ -31,7 +30,15 @@ from .ir import (
     RouteTable,
     StatusTarget,
 )
-from .matcher import BlockChoice, Candidate, Host, choose_block, dispatch, request_host
+from .matcher import (
+    BlockChoice,
+    Candidate,
+    Host,
+    check_host,
+    choose_block,
+    dispatch,
+    request_host,
+)
 from .patterns import PatternError, parse_host
 from .show import LoadError, load, ordered_patterns, ordered_routes, target_text
 
@@ -139,64 +146,6 @@ def parse_header(header: str) -> tuple[str, str]:
     if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         key = "HTTP_" + key
     return key, _wire(value.strip(" \t"))
-
-
-def host_problem(environ: Mapping[str, Any]) -> str:
-    """Why ``matcher.request_host`` rejects a request's host (SPEC §2), in words."""
-    raw = environ.get("HTTP_HOST")
-    if raw:
-        if any(ord(c) > 127 for c in raw):
-            return "it holds a non-ASCII character"
-        lowered = raw.lower()
-        if lowered.startswith("["):
-            close = lowered.find("]")
-            if close < 0:
-                return "'[' is not closed"
-            name, rest = lowered[: close + 1], lowered[close + 1 :]
-            if rest and not rest.startswith(":"):
-                return f"{rest!r} follows ']'"
-            port = rest[1:] if rest else None
-        elif ":" in lowered:
-            name, port = lowered.rsplit(":", 1)
-        else:
-            name, port = lowered, None
-    else:
-        name = environ.get("SERVER_NAME") or ""
-        if any(ord(c) > 127 for c in name):
-            return "SERVER_NAME holds a non-ASCII character"
-        name = name.lower()
-        if ":" in name and not name.startswith("["):
-            name = f"[{name}]"
-        port = environ.get("SERVER_PORT") or None
-    if port is not None:
-        if port == "":
-            return "the port is empty"
-        if not (port.isascii() and port.isdigit() and len(port) <= 5):
-            return f"the port {port!r} is not a number of at most 5 digits"
-        if not 1 <= int(port) <= 65535:
-            return f"the port {int(port)} is not 1-65535"
-    if name.endswith("."):
-        name = name[:-1]
-    if name.startswith("["):
-        if not name.endswith("]"):
-            return "'[' is not closed"
-        if "%" in name:
-            return "IPv6 zone identifiers are not allowed"
-        try:
-            ipaddress.IPv6Address(name[1:-1])
-        except ValueError:
-            return f"{name} is not an IPv6 address"
-        return "it is not a valid host"
-    if not name:
-        return "the host is empty"
-    if len(name) > 253:
-        return f"it is {len(name)} characters long (at most 253)"
-    if any(label == "" for label in name.split(".")):
-        return "it has an empty label"
-    bad = next((c for c in name if c not in "abcdefghijklmnopqrstuvwxyz0123456789-_."), None)
-    if bad is not None:
-        return f"it holds {bad!r} (allowed: a-z 0-9 - _ .)"
-    return "it is not a valid host"
 
 
 # -- the explanation -------------------------------------------------------------
@@ -414,7 +363,8 @@ def explain_environ(
         "assumed_none": tuple(_name_in(b, r, choice) for _, b, r in resolved),
     }
     if outcome.status == 400:
-        error = host_problem(environ)
+        error = check_host(environ)
+        assert isinstance(error, str)
         return Explanation(
             **base,
             host_error=error,

@@ -27,18 +27,25 @@ class Host:
 
 def request_host(environ: Mapping[str, Any]) -> Host | None:
     """The normalised (host, port) of a request, or None for a 400 (SPEC §2)."""
+    found = check_host(environ)
+    return found if isinstance(found, Host) else None
+
+
+def check_host(environ: Mapping[str, Any]) -> Host | str:
+    """The normalised (host, port) of a request, or, for a 400, why not (in
+    words, for ``explain``)."""
     raw = environ.get("HTTP_HOST")
     if raw:
         if any(ord(c) > 127 for c in raw):
-            return None
+            return "it holds a non-ASCII character"
         raw = raw.lower()
         if raw.startswith("["):
             close = raw.find("]")
             if close < 0:
-                return None
+                return "'[' is not closed"
             name, rest = raw[: close + 1], raw[close + 1 :]
             if rest and not rest.startswith(":"):
-                return None
+                return f"{rest!r} follows ']'"
             port_text = rest[1:] if rest else None
         elif ":" in raw:
             name, port_text = raw.rsplit(":", 1)
@@ -47,7 +54,7 @@ def request_host(environ: Mapping[str, Any]) -> Host | None:
     else:
         name = environ.get("SERVER_NAME") or ""
         if any(ord(c) > 127 for c in name):
-            return None
+            return "SERVER_NAME holds a non-ASCII character"
         name = name.lower()
         if ":" in name and not name.startswith("["):
             name = f"[{name}]"
@@ -55,27 +62,34 @@ def request_host(environ: Mapping[str, Any]) -> Host | None:
     if port_text is None:
         port = 443 if environ.get("wsgi.url_scheme") == "https" else 80
     else:
+        if port_text == "":
+            return "the port is empty"
         if not (port_text.isascii() and port_text.isdigit() and len(port_text) <= 5):
-            return None
+            return f"the port {port_text!r} is not a number of at most 5 digits"
         port = int(port_text)
         if not 1 <= port <= 65535:
-            return None
+            return f"the port {port} is not 1-65535"
     if name.endswith("."):
         name = name[:-1]
     if name.startswith("["):
-        if not name.endswith("]") or "%" in name:
-            return None
+        if not name.endswith("]"):
+            return "'[' is not closed"
+        if "%" in name:
+            return "IPv6 zone identifiers are not allowed"
         try:
             ipaddress.IPv6Address(name[1:-1])
         except ValueError:
-            return None
+            return f"{name} is not an IPv6 address"
         return Host(name, port)
-    if not name or len(name) > 253:
-        return None
+    if not name:
+        return "the host is empty"
+    if len(name) > 253:
+        return f"it is {len(name)} characters long (at most 253)"
     if any(label == "" for label in name.split(".")):
-        return None
-    if not set(name) <= _HOST_OK:
-        return None
+        return "it has an empty label"
+    bad = next((c for c in name if c not in _HOST_OK), None)
+    if bad is not None:
+        return f"it holds {bad!r} (allowed: a-z 0-9 - _ .)"
     return Host(name, port)
 
 

@@ -608,7 +608,7 @@ def check_against_module(module, table, environ, decide, calls, spec_form: bool)
     if exp.status is not None:
         assert status == exp.status
         assert "dispatchc.route" not in env and calls.apps == []
-        if exp.status == 400:  # host_problem names the reason request_host rejects
+        if exp.status == 400:  # check_host names the reason request_host rejects
             assert exp.host_error and exp.host_error != "it is not a valid host"
         return
     seen = calls.apps[0] if calls.apps else env
