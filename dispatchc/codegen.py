@@ -108,8 +108,7 @@ def _concat(pieces: list[tuple[bool, str]]) -> str:
 class _Context:
     """Collects what the template needs, naming everything deterministically."""
 
-    def __init__(self, table: RouteTable, source: Source) -> None:
-        self.table = table
+    def __init__(self, source: Source) -> None:
         self.source = source
         self.loads: dict[tuple[str, str, bool], dict[str, Any]] = {}
         self.load_counts: dict[str, int] = {}
@@ -304,7 +303,7 @@ class _Context:
 
 
 def build_context(table: RouteTable, source: Source, source_name: str) -> dict[str, Any]:
-    cx = _Context(table, source)
+    cx = _Context(source)
     entries: dict[int, list[dict[str, Any]]] = {}
     for block in table.all_blocks():
         states = _states(block, list(block.ordered_routes()), source)

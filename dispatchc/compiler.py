@@ -69,13 +69,17 @@ def _analyse(path: str, raw: bytes) -> Result:
     return Result(source, table, sorted(diagnostics, key=sort_key))
 
 
+def _compiled(path: str, raw: bytes) -> tuple[RouteTable, Source]:
+    """The IR of a file and its decoded source, or DispatchError with all its errors."""
+    result = analyse(path, raw)
+    if not result.ok or result.table is None:
+        raise DispatchError(result.source, [d for d in result.diagnostics if d.is_error])
+    return result.table, result.source
+
+
 def load_table(path: str, raw: bytes) -> RouteTable:
     """The IR of a file, or DispatchError with all its errors."""
-    result = analyse(path, raw)
-    if not result.ok:
-        raise DispatchError(result.source, [d for d in result.diagnostics if d.is_error])
-    assert result.table is not None
-    return result.table
+    return _compiled(path, raw)[0]
 
 
 def default_output(path: Path) -> Path:
@@ -92,8 +96,7 @@ def compile_file(path: Path, output: Path, raw: bytes | None = None) -> str:
     """Compile one routing file for ``output``; raise DispatchError on errors."""
     data = path.read_bytes() if raw is None else raw
     with _gc_paused():
-        table = load_table(str(path), data)
-        source = decode(str(path), data)
+        table, source = _compiled(str(path), data)
         return generate(table, source, source_name(path, output))
 
 
