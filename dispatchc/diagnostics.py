@@ -20,6 +20,7 @@ CODES: dict[str, tuple[str, str]] = {
     "E001": (ERROR, "syntax-error"),
     "E002": (ERROR, "invalid-encoding"),
     "E003": (ERROR, "invalid-string"),
+    "E004": (ERROR, "bare-carriage-return"),
     "E101": (ERROR, "undefined-name"),
     "E102": (ERROR, "duplicate-name"),
     "E103": (ERROR, "duplicate-route"),
@@ -60,9 +61,9 @@ class Diagnostic:
 
     def __post_init__(self) -> None:
         # Messages quote source text: never let it act on a terminal.
-        object.__setattr__(self, "message", _printable(self.message))
+        object.__setattr__(self, "message", printable(self.message))
         if self.help is not None:
-            object.__setattr__(self, "help", _printable(self.help))
+            object.__setattr__(self, "help", printable(self.help))
 
     @property
     def severity(self) -> str:
@@ -98,7 +99,7 @@ def render_text(source: Source, diagnostic: Diagnostic) -> str:
     out = [
         head,
         f"{pad} |",
-        f"{gutter} | {_printable(line)}",
+        f"{gutter} | {printable(line)}",
         f"{pad} | {prefix}{'^' * width}",
     ]
     if diagnostic.help:
@@ -106,9 +107,22 @@ def render_text(source: Source, diagnostic: Diagnostic) -> str:
     return "\n".join(out)
 
 
-def _printable(line: str) -> str:
-    """Show control characters visibly so a terminal never acts on them."""
+def printable(line: str) -> str:
+    """One line as it may be shown on a terminal: every character that
+    ``str.isprintable`` refuses, except tab, becomes U+FFFD. That is the C0
+    controls (escape, bell, carriage return, line feed...), DEL, the C1
+    controls (U+0080-U+009F, U+009B is a CSI), format characters (the bidi
+    controls U+202A-U+202E and U+2066-U+2069, zero-width characters),
+    line and paragraph separators, spaces other than ' ', surrogates, and
+    private-use or unassigned code points: nothing a routing file or a URL
+    holds can move the cursor, recolour the terminal or reorder what a
+    reviewer reads. One character for one, so columns stay where they were."""
     return "".join(c if c.isprintable() or c == "\t" else "\ufffd" for c in line)
+
+
+def printable_lines(text: str) -> str:
+    """``printable`` for each line of ``text``: its ``\\n`` line breaks kept."""
+    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 def render_json(items: Iterable[tuple[Source, Diagnostic]]) -> str:

@@ -57,6 +57,8 @@ class _Lowerer:
     uses: dict[str, Use] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
     broken: set[str] = field(default_factory=set)
+    #: Every name a `use` of the file defines (known before any is lowered).
+    names: set[str] = field(default_factory=set)
 
     def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, help))
@@ -244,16 +246,22 @@ class _Lowerer:
         if name in RESERVED or keyword.iskeyword(name):
             kind = "a Python keyword" if keyword.iskeyword(name) else "a keyword"
             self.error("E108", f"'{name}' is {kind} and cannot name a target", span)
+            self._placeholder(name)
             return
         target = self.target(target_node)
         opts = self.options(option_nodes)
         if isinstance(target, str):
-            self.error(
-                "E107",
-                f"'use {name}' names another name ('{target}'), not a target",
-                span_of(target_node),
-                help=f"write the target of '{target}' here, or use '{target}' directly",
-            )
+            if target == name:
+                message = f"'use {name}' names itself, not a target"
+            elif target in self.names:
+                message = f"'use {name}' names another name ('{target}'), not a target"
+            else:
+                message = f"'use {name}' names '{target}', which is not a target"
+            if target in self.names and target != name:
+                help_text = f"write the target of '{target}' here, or use '{target}' directly"
+            else:
+                help_text = f"a target is module:attr, e.g. {target}:app"
+            self.error("E107", message, span_of(target_node), help=help_text)
             self._placeholder(name)
             return
         if name in self.uses:
@@ -300,7 +308,7 @@ class _Lowerer:
         if target is None or path is None:
             return None
         target = self.apply(target, opts)
-        if not self.captures_ok(path, target, host_patterns, span_of(target_node)):
+        if not self.captures_ok(path, target, host_patterns, span_of(target_node), use_name):
             return None
         return Route(path, target, use_name, span=span)
 
@@ -339,8 +347,13 @@ class _Lowerer:
         target: Target,
         host_patterns: tuple[HostPattern, ...],
         target_span: Span,
+        use_name: str | None = None,
     ) -> bool:
-        """E303: every capture a target uses is captured for every request."""
+        """E303: every capture a target uses is captured for every request.
+
+        For a target named by a `use`, the error is at the route (the `use`
+        is fine for the routes that capture the name) and says where the
+        `use` needs it."""
         ok = True
         host_any = {c for p in host_patterns for c in p.captures}
         if host_patterns:
@@ -360,9 +373,14 @@ class _Lowerer:
         for name, span in needed:
             if name not in available:
                 where = " by every host pattern" if name in host_any else ""
+                message = f"'{name}' is not a capture of this route{where}"
+                if use_name is not None:
+                    at = f" at {span.line}:{span.column}" if span.line else ""
+                    message += f"; 'use {use_name}' needs it{at}"
+                    span = target_span
                 self.error(
                     "E303",
-                    f"'{name}' is not a capture of this route{where}",
+                    message,
                     span if span.line else target_span,
                     help=_capture_help(path, host_patterns),
                 )
@@ -371,6 +389,16 @@ class _Lowerer:
 
     def host_pattern(self, node: Tree) -> HostPattern | None:
         token = node.children[0]
+        scheme, sep, rest = str(token).partition("://")
+        if sep:
+            host = rest.partition("/")[0] or "example.com"
+            self.error(
+                "E201",
+                f"a host pattern has no scheme ('{scheme}://')",
+                span_of(token).shifted(0, len(scheme) + len(sep)),
+                help=f"write: host {host}",
+            )
+            return None
         try:
             return replace(parse_host(str(token)), span=span_of(token))
         except PatternError as exc:
@@ -425,6 +453,7 @@ def _capture_help(path: PathPattern, hosts: tuple[HostPattern, ...]) -> str:
 def lower(tree: Tree) -> tuple[RouteTable, list[Diagnostic]]:
     lw = _Lowerer()
     statements = [c for c in tree.children if isinstance(c, Tree)]
+    lw.names = {str(n.children[0]) for n in statements if n.data == "use_stmt"}
     # `use` first: a name may be used before the line that defines it.
     for node in statements:
         if node.data == "use_stmt":

@@ -43,6 +43,13 @@ def is_dotted(name: str) -> bool:
 
 def _capture_name(label: str, offset: int) -> str:
     name = label[1:-1]
+    if keyword.iskeyword(name):
+        raise PatternError(
+            f"capture name '{name}' is a Python keyword",
+            offset,
+            len(label),
+            help=f"choose another name, e.g. {{{name}_}}",
+        )
     if not is_identifier(name):
         raise PatternError(
             f"capture name '{name}' is not a Python identifier",

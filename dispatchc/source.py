@@ -39,7 +39,12 @@ class Source:
         return hashlib.sha256(data).hexdigest()
 
     def line_text(self, line: int) -> str:
+        """Line ``line`` (1-based) without its line ending: lines end at
+        ``\\n``, and only the ``\\r`` of a ``\\r\\n`` is dropped (a carriage
+        return anywhere else is an error, shown in the line)."""
         lines = self.text.split("\n")
-        if 1 <= line <= len(lines):
-            return lines[line - 1].rstrip("\r")
+        if 1 <= line < len(lines):
+            return lines[line - 1].removesuffix("\r")
+        if line == len(lines):
+            return lines[-1]
         return ""

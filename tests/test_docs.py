@@ -9,7 +9,9 @@ Conventions in the docs, checked here:
   command prints on stderr for the example saved as ``routes.disp``. A
   ```disp block whose first line is ``# fixed`` is the corrected file
   instead: it must compile without that code. An example whose first line
-  starts with ``# saved as latin-1`` is written encoded as latin-1 (E002).
+  starts with ``# saved as latin-1`` is written encoded as latin-1 (E002);
+  in one whose first line starts with ``# saved with carriage returns``,
+  each ``␍`` after that line is written as a carriage return (E004).
 - In ``docs/language.md`` every ```disp block compiles, except one whose
   first line is ``# invalid: CODE``, which must get that code.
 - ```python blocks whose first line is ``# from samples/NAME.py`` are
@@ -49,6 +51,7 @@ FENCE = re.compile(r"^```(?P<lang>[\w-]*)[ \t]*\n(?P<body>.*?)^```[ \t]*$", re.M
 SECTION = re.compile(r"^## (?P<code>[EW]\d{3}) (?P<name>\S+)[ \t]*$", re.M)
 INVALID = re.compile(r"# invalid: (?P<code>[EW]\d{3})\s*$")
 LATIN1 = "# saved as latin-1"
+CARRIAGE_RETURNS = "# saved with carriage returns"
 FIXED = "# fixed"
 EXCERPT = re.compile(r"# from (?P<path>samples/\S+\.py)\s*$")
 
@@ -66,6 +69,9 @@ def first_line(body: str) -> str:
 
 
 def raw_bytes(body: str) -> bytes:
+    if body.startswith(CARRIAGE_RETURNS):
+        head, _, rest = body.partition("\n")
+        body = head + "\n" + rest.replace("\u240d", "\r")
     return body.encode("latin-1" if body.startswith(LATIN1) else "utf-8")
 
 

@@ -70,6 +70,14 @@ CASES = [
         11,
         "unclosed '{' of the host block opened at 1:1, found end of file",
     ),
+    # E004 a carriage return that does not end a line
+    (
+        "E004",
+        "# note\r/admin -> status 403\n/ -> a:b",
+        1,
+        7,
+        "carriage return ('\\r') not followed by a line feed ('\\n')",
+    ),
     # E003 invalid escape in a string
     ("E003", '/ -> redirect 301 "a\\nb"', 1, 21, "invalid escape '\\n' in string"),
     ("E003", '/ -> a:f("a\\qb")', 1, 12, "invalid escape '\\q' in string"),
@@ -191,7 +199,7 @@ CASES = [
         "host {class}.com { / -> status 200 }",
         1,
         6,
-        "capture name 'class' is not a Python identifier",
+        "capture name 'class' is a Python keyword",
     ),
     ("E304", "host {x}.{x}.com { / -> status 200 }", 1, 10, "capture 'x' appears twice"),
     ("E201", "host [::1 { / -> status 200 }", 1, 6, "unclosed '[' in IPv6 host pattern"),
@@ -218,7 +226,7 @@ CASES = [
     ("E202", "/a/b{c} -> status 200", 1, 5, "invalid character '{' in path segment 'b{c}'"),
     ("E202", "/a/{x}y -> status 200", 1, 4, "invalid character '{' in path segment '{x}y'"),
     ("E202", "/a/{x -> status 200", 1, 4, "invalid character '{' in path segment '{x'"),
-    ("E202", "/{class} -> status 200", 1, 2, "capture name 'class' is not a Python identifier"),
+    ("E202", "/{class} -> status 200", 1, 2, "capture name 'class' is a Python keyword"),
     ("E202", "/{} -> status 200", 1, 2, "capture name '' is not a Python identifier"),
     ("E304", "/{x}/{x} -> status 200", 1, 6, "capture 'x' appears twice in the path"),
     # E301 / E302 invalid module or attribute names
@@ -345,7 +353,7 @@ def test_help_texts():
     result = analyse("t.disp", b"/a/ -> a:b\n")
     assert result.diagnostics[0].help == "write '/a': it also matches paths below it"
     result = analyse("t.disp", b"host a.com {\n/ -> a:b\n")
-    assert result.diagnostics[0].help == "add '}' on a line after the block's last route"
+    assert result.diagnostics[0].help == "add '}' after line 2"
     result = analyse("t.disp", b"host {a}.b.com, {c}.b.org { / -> a:f(a) }\n")
     assert result.diagnostics[0].help == "captures here: a, c"
 
@@ -478,7 +486,8 @@ SYNTAX_MESSAGES = [
     ("host {", "expected a host pattern after 'host', found '{'"),
     ("host a.com, {", "expected a host pattern after ',', found '{'"),
     ("host a.com { / }", "expected '->' after the path '/', found '}'"),
-    ("default", "expected '{' after 'default', found end of line"),
+    ("default", "expected '{' on the line of 'default', found end of line"),
+    ("default x", "expected '{' after 'default', found 'x'"),
     ("default {", "unclosed '{' of the default block opened at 1:1, found end of file"),
     ("/ -> status", "expected a status code after 'status', found end of line"),
     ("/ -> status x", "expected a status code after 'status', found 'x'"),
@@ -802,3 +811,227 @@ def test_reordering_statements_gives_the_same_routing():
                 sys.modules.pop(name, None)
             else:
                 sys.modules[name] = module
+
+
+# -- what a reviewer sees is what dispatchc reads (SPEC §1) ----------------------------
+
+
+def test_a_carriage_return_inside_a_comment_does_not_hide_a_route():
+    # An editor or a review tool shows "/admin -> status 403" on a line of its
+    # own; dispatchc would read it as the rest of the comment. It is an error.
+    text = b"/ -> app:a\n# note\r/admin -> status 403\n"
+    with pytest.raises(DispatchError) as info:
+        load_table("routes.disp", text)
+    assert str(info.value) == (
+        "routes.disp:2:7: error[E004]: carriage return ('\\r') not followed by a line feed "
+        "('\\n')\n"
+        "  |\n"
+        "2 | # note\ufffd/admin -> status 403\n"
+        "  |       ^\n"
+        "  = help: editors and review tools show a line break here, dispatchc does not: "
+        "remove it, or end the line with '\\n'"
+    )
+
+
+def test_every_line_with_a_bare_carriage_return_is_reported_once():
+    text = b"/ -> a:b\r\n/x -> a:b\r\r\n/y\r -> a\r:b\r"
+    assert diags(text) == [
+        ("E004", 2, 10, "carriage return ('\\r') not followed by a line feed ('\\n')"),
+        (
+            "E004",
+            3,
+            3,
+            "carriage return ('\\r') not followed by a line feed ('\\n') (and 2 more on this line)",
+        ),
+    ]
+
+
+def test_old_mac_line_endings_are_one_line_with_the_caret_on_the_first_cr():
+    with pytest.raises(DispatchError) as info:
+        load_table("routes.disp", b"/ -> a:b\r/x -> c:d\r")
+    lines = str(info.value).split("\n")
+    assert lines[0].startswith("routes.disp:1:9: error[E004]: ")
+    assert lines[2:4] == ["1 | / -> a:b\ufffd/x -> c:d\ufffd", "  |         ^"]
+
+
+def test_crlf_line_endings_are_fine_and_keep_the_caret_in_place():
+    assert diags(b"/ -> a:b\r\n/x -> c:d\r\n") == []
+    # At the end of a CRLF file the caret is after the last character, not after its \r.
+    with pytest.raises(DispatchError) as info:
+        load_table("routes.disp", b"host a.com {\r\n  / -> a:b\r\n")
+    lines = str(info.value).split("\n")
+    assert lines[0].startswith("routes.disp:2:11: error[E001]: unclosed '{'")
+    assert lines[2:4] == ["2 |   / -> a:b", "  |           ^"]
+
+
+# -- diagnostics a newcomer meets ------------------------------------------------------
+
+
+def full(text: str) -> tuple[str, int, int, str, str | None]:
+    result = analyse("t.disp", text.encode("utf-8"))
+    assert len(result.diagnostics) == 1, result.diagnostics
+    (d,) = result.diagnostics
+    return (d.code, d.span.line, d.span.column, d.message, d.help)
+
+
+NEWCOMER = [
+    # a use that forgot its ":attr"
+    (
+        "use admin = admin\n/ -> admin\n",
+        ("E107", 1, 13, "'use admin' names itself, not a target"),
+        "a target is module:attr, e.g. admin:app",
+    ),
+    (
+        "use admin = admin_app\n/ -> admin\n",
+        ("E107", 1, 13, "'use admin' names 'admin_app', which is not a target"),
+        "a target is module:attr, e.g. admin_app:app",
+    ),
+    # ...and one that names another name, even one defined below it
+    (
+        "use site = frontend\nuse frontend = f:app\n/ -> site\n/x -> frontend\n",
+        ("E107", 1, 12, "'use site' names another name ('frontend'), not a target"),
+        "write the target of 'frontend' here, or use 'frontend' directly",
+    ),
+    # a URL where a host pattern goes
+    (
+        "host https://example.com {\n    / -> a:b\n}\n",
+        ("E201", 1, 6, "a host pattern has no scheme ('https://')"),
+        "write: host example.com",
+    ),
+    (
+        "host http://example.com:8080/x {\n    / -> a:b\n}\n",
+        ("E201", 1, 6, "a host pattern has no scheme ('http://')"),
+        "write: host example.com:8080",
+    ),
+    # an unclosed block followed by another block
+    (
+        "host a.com {\n    / -> a:b\n    /x -> a:c\n\nhost b.com {\n    / -> a:d\n}\n",
+        ("E001", 5, 1, "unclosed '{' of the host block opened at 1:1, found 'host'"),
+        "add '}' after line 3",
+    ),
+    # ...or by top-level routes, which the '}' must not swallow
+    (
+        "use a = m:a\n\nhost a.com {\n    / -> a\n    /x -> a\n\n/top -> a\n/other -> a\n",
+        ("E001", 8, 12, "unclosed '{' of the host block opened at 3:1, found end of file"),
+        "add '}' after line 5",
+    ),
+    (
+        "host a.com {\n/ -> a:b\n/x -> a:b\n\n/top -> a:c\n",
+        ("E001", 5, 12, "unclosed '{' of the host block opened at 1:1, found end of file"),
+        "add '}' after line 3",
+    ),
+    (
+        "host a.com {\n    / -> a:b\nuse x = a:b\n",
+        ("E001", 3, 1, "unclosed '{' of the host block opened at 1:1, found 'use'"),
+        "add '}' after line 2",
+    ),
+    # a status with a text
+    (
+        '/gone -> status 410 "Gone"\n',
+        ("E001", 1, 21, "'status 410' takes no text, found '\"Gone\"'"),
+        "write: status 410 (the response body is '410 Gone')",
+    ),
+    # options are not offered after a status or a redirect (they would be E308)
+    (
+        "/gone -> status 410 lazzy\n",
+        ("E001", 1, 21, "unexpected 'lazzy'; expected end of line"),
+        None,
+    ),
+    (
+        '/old -> redirect 301 "/new" permanent\n',
+        ("E001", 1, 29, "unexpected 'permanent'; expected end of line"),
+        None,
+    ),
+    # habits from other languages
+    (
+        "// the main site\n/ -> a:b\n",
+        ("E001", 1, 4, "expected '->' after the path '//', found 'the'"),
+        "a comment starts with '#'",
+    ),
+    (
+        "host a.com {\n    use x = a:b\n    / -> x\n}\n",
+        (
+            "E001",
+            2,
+            5,
+            "'use' inside the host block opened at 1:1: a use is only allowed at top level",
+        ),
+        "move it above the block",
+    ),
+    (
+        "host a.com, b.com\n{\n    / -> a:b\n}\n",
+        ("E001", 1, 18, "expected '{' on the line of 'host', found end of line"),
+        "the '{' must be on the host line: host a.com, b.com {",
+    ),
+    (
+        "default\n{\n    / -> a:b\n}\n",
+        ("E001", 1, 8, "expected '{' on the line of 'default', found end of line"),
+        "the '{' must be on the default line: default {",
+    ),
+    # misspelt keywords
+    (
+        "/ -> a:b lazzy\n",
+        ("E001", 1, 10, "unexpected 'lazzy'; expected '(', 'cache', 'lazy' or end of line"),
+        "did you mean 'lazy'?",
+    ),
+    (
+        "/{x} -> a:b(x) cahce 3\n",
+        ("E001", 1, 16, "unexpected 'cahce'; expected 'cache', 'lazy' or end of line"),
+        "did you mean 'cache'?",
+    ),
+    (
+        "hots a.com {\n    / -> a:b\n}\n",
+        (
+            "E001",
+            1,
+            1,
+            "unexpected 'hots'; expected 'default', 'host', 'use', a path starting with '/', "
+            "end of file or end of line",
+        ),
+        "did you mean 'host'?",
+    ),
+    # a Python keyword as a capture name
+    (
+        "/{class} -> a:b(class)\n",
+        ("E202", 1, 2, "capture name 'class' is a Python keyword"),
+        "choose another name, e.g. {class_}",
+    ),
+    (
+        "host {import}.a.com { / -> status 200 }\n",
+        ("E201", 1, 6, "capture name 'import' is a Python keyword"),
+        "choose another name, e.g. {import_}",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "diagnostic", "help_text"), NEWCOMER, ids=repr)
+def test_newcomer_diagnostics(text, diagnostic, help_text):
+    assert full(text) == (*diagnostic, help_text)
+
+
+def test_a_keyword_use_name_is_reported_once():
+    # E108 only: the routes naming it get no "undefined name" on top.
+    assert diags("use class = m:a\n/ -> class\n/x -> class\n") == [
+        ("E108", 1, 5, "'class' is a Python keyword and cannot name a target")
+    ]
+
+
+def test_a_use_missing_a_capture_is_reported_at_the_route_that_lacks_it():
+    # The use is fine for /{sub}; the route "/" is the one to fix (or not to
+    # name x), and the message says where the use needs the capture.
+    text = "use x = m:f(sub)\nhost a.com {\n    /{sub} -> x\n    / -> x\n}\n"
+    assert full(text) == (
+        "E303",
+        4,
+        10,
+        "'sub' is not a capture of this route; 'use x' needs it at 1:13",
+        "capture it in the path (/{name}) or the host ({name}.example.com)",
+    )
+    text = 'use x = redirect 301 "/n/{sub}"\nhost {sub}.a.com, b.com {\n    / -> x\n}\n'
+    assert full(text) == (
+        "E303",
+        3,
+        10,
+        "'sub' is not a capture of this route by every host pattern; 'use x' needs it at 1:26",
+        "captures here: sub",
+    )
