@@ -117,6 +117,8 @@ def printable(line: str) -> str:
     private-use or unassigned code points: nothing a routing file or a URL
     holds can move the cursor, recolour the terminal or reorder what a
     reviewer reads. One character for one, so columns stay where they were."""
+    if line.isprintable():
+        return line
     return "".join(c if c.isprintable() or c == "\t" else "\ufffd" for c in line)
 
 

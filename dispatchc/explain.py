@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from .diagnostics import printable, printable_lines
 from .ir import (
     AppTarget,
     Block,
@@ -96,6 +97,16 @@ def build_environ(url: str, headers: Sequence[str] = ()) -> dict[str, Any]:
     """
     if any(c in url for c in "\r\n\t\0"):
         raise UsageError(f"URL {url!r} contains a control character")
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # Bytes that are not UTF-8 reach argv as surrogates (PEP 383).
+        raw = url.encode("utf-8", "surrogateescape")
+        byte = raw[len(url[: exc.start].encode("utf-8", "surrogateescape"))]
+        raise UsageError(
+            f"URL {repr(raw)[1:]} is not valid UTF-8 (byte 0x{byte:02x}); "
+            f"write such a byte percent-encoded (%{byte:02X})"
+        ) from None
     try:
         parts = urlsplit(url.strip())
     except ValueError as exc:
@@ -495,10 +506,6 @@ def redirect_location(target: RedirectTarget, step: Step, query: str) -> str:
 _LABEL = 10
 
 
-def _printable(text: str) -> str:
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
-
-
 def _as_typed(text: str) -> str:
     """Environ text (bytes as latin-1) as the UTF-8 text it was, when it was."""
     try:
@@ -623,7 +630,7 @@ def _target_lines(exp: Explanation) -> list[tuple[str, str]]:
     if isinstance(target, StatusTarget):
         return [("Responds", f"{_phrase(target.code)}  (built-in plain-text response)")]
     assert exp.location is not None
-    return [("Responds", f"{_phrase(target.code)}  Location: {_printable(exp.location)}")]
+    return [("Responds", f"{_phrase(target.code)}  Location: {exp.location}")]
 
 
 def render(exp: Explanation) -> str:
@@ -631,7 +638,7 @@ def render(exp: Explanation) -> str:
     rows: list[tuple[str, str]] = []
     env = exp.environ
     if exp.url is not None:
-        rows.append(("URL", _printable(exp.url)))
+        rows.append(("URL", exp.url))
     path_info = env.get("PATH_INFO", "")
     request = [f"PATH_INFO={path_info!r}"]
     if _as_typed(path_info) != path_info:
@@ -688,7 +695,10 @@ def render(exp: Explanation) -> str:
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
-    return "\n".join(f"{label:<{_LABEL}}{text}".rstrip() for label, text in rows) + "\n"
+    """The rows, aligned; text from the routing file or the URL that a
+    terminal would act on shown as U+FFFD, as in the diagnostics."""
+    text = "\n".join(f"{label:<{_LABEL}}{text}".rstrip() for label, text in rows) + "\n"
+    return printable_lines(text)
 
 
 # -- command -----------------------------------------------------------------------
@@ -703,7 +713,7 @@ def run(args: argparse.Namespace) -> int:
         table = load(Path(args.file))
         explanation = explain_url(table, args.url, headers, none)
     except UsageError as exc:
-        print(f"dispatchc: error: {exc}", file=sys.stderr)
+        print(f"dispatchc: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except LoadError as exc:
         print(exc.message, file=sys.stderr)

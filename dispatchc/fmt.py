@@ -85,6 +85,7 @@ from pathlib import Path
 from lark import Lark, Token, Tree
 
 from .compiler import write_atomic
+from .diagnostics import printable_lines
 from .errors import DispatchError
 from .grammar import grammar_text
 from .parser import decode, parse
@@ -336,18 +337,30 @@ def format_text(text: str, path: str = "<text>") -> str:
 # -- the command -------------------------------------------------------------
 
 
+def _split_lines(text: str) -> list[str]:
+    """Lines as dispatchc reads them: ended by ``\\n`` only (``str.splitlines``
+    would also break at form feeds, ``\\x1c``, U+0085, U+2028...)."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
 def _diff(path: Path, old: str, new: str) -> str:
+    """A unified diff of ``old`` to ``new``, for a terminal: a control
+    character from the file is shown as U+FFFD, as in the diagnostics (a
+    ``\\r`` of a CRLF line ending too, so that a line whose only change is
+    its ending shows one)."""
     out: list[str] = []
     for line in difflib.unified_diff(
-        old.splitlines(keepends=True),
-        new.splitlines(keepends=True),
+        _split_lines(old),
+        _split_lines(new),
         fromfile=f"{path} (original)",
         tofile=f"{path} (formatted)",
     ):
         out.append(line)
         if not line.endswith("\n"):
             out.append("\n\\ No newline at end of file\n")
-    return "".join(out)
+    return printable_lines("".join(out))
 
 
 def _plural(n: int, word: str = "file") -> str:

@@ -13,7 +13,11 @@ file layout leaks in):
   (``"version": 1``).
 
 Every string taken from the routing file is escaped for the format it goes
-into (DOT quoted strings, mermaid entity codes, JSON).
+into (DOT quoted strings, mermaid entity codes, JSON), and nothing a
+terminal would act on is printed: in tree, dot and mermaid a control
+character is shown as U+FFFD, as the diagnostics show it
+(``diagnostics.printable``); JSON writes it as a ``\\u`` escape, which keeps
+the data exact.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .compiler import analyse
-from .diagnostics import render_text
+from .diagnostics import printable, printable_lines, render_text
 from .ir import (
     AppTarget,
     Arg,
@@ -218,7 +222,7 @@ def render_tree(table: RouteTable, title: str) -> str:
                 chain = [r.path.text for r in after] + (["404"] if may_404 else [])
                 text += f"  [None: {' or '.join(chain)}]"
             lines.append(indent + branch + text)
-    return "\n".join(lines) + "\n"
+    return printable_lines("\n".join(lines) + "\n")
 
 
 # -- graphs --------------------------------------------------------------------
@@ -358,7 +362,7 @@ def render_dot(table: RouteTable) -> str:
         suffix = f" [{', '.join(attrs)}]" if attrs else ""
         lines.append(f"  {src} -> {dst}{suffix};")
     lines.append("}")
-    return "\n".join(lines) + "\n"
+    return printable_lines("\n".join(lines) + "\n")
 
 
 #: Characters that mean something inside a quoted mermaid label, written as
@@ -416,7 +420,7 @@ def render_mermaid(table: RouteTable) -> str:
         arrow = "-.->" if style == "dashed" else "-->"
         text = f"|{mermaid_quote(label)}|" if label else ""
         lines.append(f"  {src} {arrow}{text} {dst}")
-    return "\n".join(lines) + "\n"
+    return printable_lines("\n".join(lines) + "\n")
 
 
 # -- json ----------------------------------------------------------------------
@@ -500,7 +504,17 @@ def table_json(table: RouteTable, file: str) -> dict[str, Any]:
 
 
 def render_json(table: RouteTable, file: str) -> str:
-    return json.dumps(table_json(table, file), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(table_json(table, file), indent=2, ensure_ascii=False)
+    return "\n".join(map(_json_escaped, text.split("\n"))) + "\n"
+
+
+def _json_escaped(line: str) -> str:
+    """A line of JSON with each character that ``printable`` would hide
+    written as a ``\\u`` escape instead (``json`` escapes C0 controls only,
+    not DEL, C1 or bidi controls): the same data, safe on a terminal."""
+    if printable(line) == line:
+        return line
+    return "".join(c if printable(c) == c else json.dumps(c)[1:-1] for c in line)
 
 
 # -- command -------------------------------------------------------------------

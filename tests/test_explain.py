@@ -20,6 +20,7 @@ import copy
 import functools
 import re
 import shlex
+import subprocess
 import sys
 import textwrap
 from typing import Any
@@ -764,3 +765,42 @@ def test_doc_explain_examples_are_true(argv, printed, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     assert main(["explain", *argv]) == 0
     assert capsys.readouterr().out == printed
+
+
+# -- control characters and bytes in the arguments ------------------------------------------------
+
+
+def test_explain_prints_no_control_character_from_the_file_or_the_url(tmp_path, capsys):
+    # SPEC §6: explain escapes control characters as the diagnostics do
+    # (U+FFFD); a factory's string argument may hold any of them, and so may
+    # the URL argument (an escape sequence, a C1 CSI, a bidi override).
+    path = tmp_path / "routes.disp"
+    path.write_text('/{p} -> m:f("\x1b[2J\u202e", p)\n', encoding="utf-8")
+    assert main(["explain", str(path), "http://a/\x1b[31m?q=\x9b\u202e"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert all(c == "\n" or c.isprintable() for c in out), ascii(out)
+    lines = out.splitlines()
+    assert lines[0] == "URL       http://a/\ufffd[31m?q=\ufffd\ufffd"
+    assert lines[4] == 'Routes    1. /{p} -> m:f("\ufffd[2J\ufffd", p)  handles it'
+    # the argument values themselves are shown as Python reprs, escaped
+    assert "m.f('\\x1b[2J\\u202e', '\\x1b[31m')" in out
+
+
+def test_explain_url_that_is_not_utf8_is_a_usage_error(tmp_path):
+    # Bytes that are not UTF-8 reach sys.argv as surrogates (PEP 383); they
+    # used to end in a UnicodeEncodeError traceback.
+    path = tmp_path / "routes.disp"
+    path.write_text("/ -> m:app\n", encoding="utf-8")
+    for url, byte in [(b"http://a/\xff", "ff"), (b"http://a/x?q=\xc3\xa9\xe9", "e9")]:
+        done = subprocess.run(
+            [sys.executable, "-m", "dispatchc", "explain", str(path).encode(), url],
+            capture_output=True,
+            timeout=60,
+        )
+        assert (done.returncode, done.stdout) == (2, b"")
+        shown = repr(url)[1:]
+        assert done.stderr.decode("ascii") == (
+            f"dispatchc: error: URL {shown} is not valid UTF-8 (byte 0x{byte}); "
+            f"write such a byte percent-encoded (%{byte.upper()})\n"
+        )

@@ -171,8 +171,17 @@ def test_byte_order_mark_is_dropped():
     assert format_text("\ufeff/ -> app:a\n") == "/ -> app:a\n"
 
 
-def test_lone_cr_and_form_feed_are_inline_whitespace():
-    assert format_text("/\r->\fapp:a\n") == "/ -> app:a\n"
+def test_form_feed_is_inline_whitespace():
+    assert format_text("/\f->\fapp:a\n") == "/ -> app:a\n"
+
+
+def test_a_lone_cr_is_not_formatted_away():
+    # SPEC §1: a carriage return that does not end a line is an error (E004);
+    # fmt must not turn it into a space (or keep it hidden in a comment).
+    for text in ["/\r-> app:a\n", "/ -> app:a\n# note\r/admin -> status 403\n"]:
+        with pytest.raises(DispatchError) as info:
+            format_text(text)
+        assert [d.code for d in info.value.diagnostics] == ["E004"]
 
 
 def test_comment_text_is_verbatim():
@@ -579,3 +588,45 @@ def test_run_writes_through_a_symlink(messy: Path, tmp_path: Path):
     assert run([link], check=False, diff=False) == 0
     assert link.is_symlink()
     assert messy.read_bytes() == TIDY.encode()
+
+
+# -- control characters: shown escaped, written exactly -------------------------------------
+
+
+CONTROL_FILE = '/ -> m:f("\x1b[31m\x9b")  # \u202eevil\x07\x0c\n/x ->  app:b\n'
+
+
+def test_run_diff_shows_control_characters_as_the_diagnostics_do(tmp_path: Path, capsys):
+    # SPEC §6: `fmt --diff` prints no control character from the routing
+    # file. A form feed (whitespace to the grammar) stays inside its line
+    # instead of splitting the diff line as str.splitlines would.
+    path = tmp_path / "r.disp"
+    path.write_text(CONTROL_FILE, encoding="utf-8")
+    assert run([path], check=False, diff=True) == 0
+    out = capsys.readouterr().out
+    assert out == (
+        f"--- {path} (original)\n"
+        f"+++ {path} (formatted)\n"
+        "@@ -1,2 +1,2 @@\n"
+        '-/ -> m:f("\ufffd[31m\ufffd")  # \ufffdevil\ufffd\ufffd\n'
+        "-/x ->  app:b\n"
+        '+/  -> m:f("\ufffd[31m\ufffd")  # \ufffdevil\ufffd\n'
+        "+/x -> app:b\n"
+    )
+
+
+def test_run_writes_control_characters_exactly(tmp_path: Path):
+    path = tmp_path / "r.disp"
+    path.write_text(CONTROL_FILE, encoding="utf-8")
+    assert run([path], check=False, diff=False) == 0
+    assert path.read_text(encoding="utf-8") == (
+        '/  -> m:f("\x1b[31m\x9b")  # \u202eevil\x07\n/x -> app:b\n'
+    )
+
+
+def test_run_diff_shows_the_cr_of_a_crlf_line(tmp_path: Path, capsys):
+    # Lines whose only change is their ending still show a difference.
+    path = tmp_path / "r.disp"
+    path.write_bytes(b"/ -> app:a\r\n")
+    assert run([path], check=False, diff=True) == 0
+    assert "-/ -> app:a\ufffd\n+/ -> app:a\n" in capsys.readouterr().out

@@ -648,3 +648,40 @@ def test_cli_show_errors(capsys, tmp_path):
     with pytest.raises(SystemExit) as exc:
         main(["show", str(SAMPLES / "mounts.disp"), "--format", "svg"])
     assert exc.value.code == 2
+
+
+# -- control characters (SPEC §6: no command prints one taken from a routing file) ------------
+
+#: A string argument may hold any character but a line break: an escape
+#: sequence, a bell, DEL, a C1 CSI (U+009B) and bidi controls.
+CONTROLS = '/ -> m:f("\x1b[31mred\x07\x9b\u202ex\u2066y\x7f")\n'
+
+
+@pytest.mark.parametrize("fmt", list(EXTENSIONS))
+def test_no_control_character_reaches_the_terminal(fmt, tmp_path, capsys):
+    path = tmp_path / "routes.disp"
+    path.write_text(CONTROLS, encoding="utf-8")
+    assert main(["show", str(path), "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    assert all(c == "\n" or c.isprintable() for c in out), ascii(out)
+
+
+def test_control_characters_are_shown_as_the_diagnostics_show_them():
+    table = load_table("routes.disp", CONTROLS.encode("utf-8"))
+    shown = 'm:f("\ufffd[31mred\ufffd\ufffd\ufffdx\ufffdy\ufffd")'
+    assert render(table, "tree", "routes.disp").splitlines()[2] == (
+        f"    └── /  -> {shown}  [None: 404]"
+    )
+    bad = "\ufffd[31mred\ufffd\ufffd\ufffdx\ufffdy\ufffd"
+    dot = render(table, "dot", "routes.disp").splitlines()
+    assert f'  r0_0 -> t0 [label="(\\"{bad}\\")"];' in dot
+    mermaid = render(table, "mermaid", "routes.disp").splitlines()
+    assert f'  r0_0 -->|"(#quot;{bad}#quot;)"| t0' in mermaid
+
+
+def test_json_escapes_control_characters_and_keeps_the_data():
+    table = load_table("routes.disp", CONTROLS.encode("utf-8"))
+    text = render(table, "json", "routes.disp")
+    assert '"value": "\\u001b[31mred\\u0007\\u009b\\u202ex\\u2066y\\u007f"' in text
+    route = json.loads(text)["blocks"][0]["routes"][0]
+    assert route["target"]["args"][0]["value"] == "\x1b[31mred\x07\x9b\u202ex\u2066y\x7f"
