@@ -152,15 +152,17 @@ def _stack(exc: UnexpectedInput) -> list[Token]:
     return [v for v in interactive.parser_state.value_stack if isinstance(v, Token)]
 
 
-def _opener(stack: list[Token]) -> Token | None:
-    """The 'host' or 'default' (else the '{') of the innermost open block."""
+def _opener(stack: list[Token]) -> tuple[Token, Token] | None:
+    """The 'host' or 'default' (else the '{') of the innermost open block,
+    and its '{'."""
     braces = [i for i, t in enumerate(stack) if t.type == "LBRACE"]
     if not braces:
         return None
-    return next(
-        (t for t in reversed(stack[: braces[-1]]) if t.type in ("HOST", "DEFAULT")),
-        stack[braces[-1]],
+    brace = stack[braces[-1]]
+    head = next(
+        (t for t in reversed(stack[: braces[-1]]) if t.type in ("HOST", "DEFAULT")), brace
     )
+    return head, brace
 
 
 def _block_name(opener: Token) -> str:
@@ -172,17 +174,21 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t\f"))
 
 
-def _block_end(source: Source, opener: Token, stop: int) -> int:
+def _block_end(source: Source, opener: tuple[Token, Token], stop: int) -> int:
     """The line after which an unclosed block most likely ends, so that the
     help does not move later top-level routes into it: in a block whose
     routes are indented, its last line indented more than the ``host`` line;
     in one whose routes are not, its last route before a blank line or a
-    line that is not a route. Lines from ``stop`` on are not looked at."""
+    line that is not a route (or the ``host`` line itself when a route
+    follows its ``{``, as in a one-line block). Lines from ``stop`` on are
+    not looked at."""
+    head, brace = opener
     lines = source.text.split("\n")
-    base = _indent(lines[opener.line - 1])
-    last = opener.line
+    base = _indent(lines[head.line - 1])
+    one_line = bool(source.line_text(brace.line)[brace.column :].partition("#")[0].strip())
+    last = brace.line
     indented = None
-    for number in range(opener.line + 1, min(stop, len(lines) + 1)):
+    for number in range(brace.line + 1, min(stop, len(lines) + 1)):
         line = lines[number - 1].rstrip(" \t\f\r")
         body = line.lstrip(" \t\f")
         if not body or body.startswith("#"):
@@ -191,15 +197,19 @@ def _block_end(source: Source, opener: Token, stop: int) -> int:
             continue
         if indented is None:
             indented = _indent(line) > base
+            if not indented and one_line:
+                break
         if (_indent(line) <= base) if indented else not body.startswith("/"):
             break
         last = number
     return last
 
 
-def _unclosed(source: Source, opener: Token, found: str, stop: int) -> tuple[str, str]:
+def _unclosed(
+    source: Source, opener: tuple[Token, Token], found: str, stop: int
+) -> tuple[str, str]:
     return (
-        f"unclosed '{{' of {_block_name(opener)}, found {found}",
+        f"unclosed '{{' of {_block_name(opener[0])}, found {found}",
         f"add '}}' after line {_block_end(source, opener, stop)}",
     )
 
@@ -209,23 +219,23 @@ def _in_context(
 ) -> tuple[str, str] | None:
     """A message in words for the common mistakes, and a help line.
 
-    ``token`` is what was found (None at the end of the file or for a
-    character that starts no token), ``found`` the same in words."""
+    ``token`` is what was found (``$END`` at the end of the file, None for
+    a character that starts no token), ``found`` the same in words."""
     if not stack:
         return None
     top = stack[-1]
     kind = top.type
     opener = _opener(stack)
     if opener is not None and "RBRACE" in expected:
-        if token is None or token.type == "$END":
+        if token is not None and token.type == "$END":
             return _unclosed(source, opener, found, len(source.text.split("\n")) + 1)
         if token.type in ("HOST", "DEFAULT") or (
-            token.type == "USE" and token.column <= opener.column
+            token.type == "USE" and token.column <= opener[0].column
         ):
             return _unclosed(source, opener, found, token.line)
         if token.type == "USE":
             return (
-                f"'use' inside {_block_name(opener)}: a use is only allowed at top level",
+                f"'use' inside {_block_name(opener[0])}: a use is only allowed at top level",
                 "move it above the block",
             )
     if kind == "PATH" and _terminal("->") in expected:
@@ -349,8 +359,8 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
         expected = _accepted(exc, set(exc.allowed or ()))
         span = Span.point(line, col)
     else:
-        token = exc.token if isinstance(exc, UnexpectedToken) else None
-        if token is None or token.type == "$END":
+        token = exc.token if isinstance(exc, UnexpectedToken) else Token("$END", "")
+        if token.type == "$END":
             lines = source.text.rstrip("\r\n").split("\n")
             line, col = len(lines), len(lines[-1]) + 1
             found, width = "end of file", 1

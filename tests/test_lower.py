@@ -921,6 +921,11 @@ NEWCOMER = [
         "add '}' after line 3",
     ),
     (
+        "host a.com { / -> a:b\n/x -> a:c\n",
+        ("E001", 2, 10, "unclosed '{' of the host block opened at 1:1, found end of file"),
+        "add '}' after line 1",
+    ),
+    (
         "host a.com {\n    / -> a:b\nuse x = a:b\n",
         ("E001", 3, 1, "unclosed '{' of the host block opened at 1:1, found 'use'"),
         "add '}' after line 2",
