@@ -251,16 +251,15 @@ class _Lowerer:
         target = self.target(target_node)
         opts = self.options(option_nodes)
         if isinstance(target, str):
+            # Naming itself or nothing defined: most likely a target without ":attr".
+            help_text = f"a target is module:attr, e.g. {target}:app"
             if target == name:
                 message = f"'use {name}' names itself, not a target"
             elif target in self.names:
                 message = f"'use {name}' names another name ('{target}'), not a target"
-            else:
-                message = f"'use {name}' names '{target}', which is not a target"
-            if target in self.names and target != name:
                 help_text = f"write the target of '{target}' here, or use '{target}' directly"
             else:
-                help_text = f"a target is module:attr, e.g. {target}:app"
+                message = f"'use {name}' names '{target}', which is not a target"
             self.error("E107", message, span_of(target_node), help=help_text)
             self._placeholder(name)
             return
@@ -390,7 +389,7 @@ class _Lowerer:
     def host_pattern(self, node: Tree) -> HostPattern | None:
         token = node.children[0]
         scheme, sep, rest = str(token).partition("://")
-        if sep:
+        if sep and scheme.isascii() and scheme.isalpha():
             host = rest.partition("/")[0] or "example.com"
             self.error(
                 "E201",
