@@ -226,8 +226,8 @@ def _in_context(
     top = stack[-1]
     kind = top.type
     opener = _opener(stack)
-    if opener is not None and "RBRACE" in expected:
-        if token is not None and token.type == "$END":
+    if opener is not None and token is not None and "RBRACE" in expected:
+        if token.type == "$END":
             return _unclosed(source, opener, found, len(source.text.split("\n")) + 1)
         if token.type in ("HOST", "DEFAULT") or (
             token.type == "USE" and token.column <= opener[0].column

@@ -1040,3 +1040,13 @@ def test_a_use_missing_a_capture_is_reported_at_the_route_that_lacks_it():
         "'sub' is not a capture of this route by every host pattern; 'use x' needs it at 1:26",
         "captures here: sub",
     )
+
+
+def test_an_unexpected_character_in_an_open_block_is_not_end_of_file():
+    assert full("host a.com {\n    / -> a:b\n    \u2028\n") == (
+        "E001",
+        3,
+        5,
+        "unexpected character 'U+2028'; expected '}', a path starting with '/' or end of line",
+        "remove the Unicode line separator; lines end with '\\n'",
+    )
