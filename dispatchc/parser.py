@@ -265,9 +265,9 @@ def _in_context(
         )
     at_line_end = token is not None and token.type == "_NL"
     if kind == "HOST_PATTERN" and at_line_end and "LBRACE" in expected:
-        head = next(t for t in reversed(stack) if t.type == "HOST")
+        head = next((t for t in reversed(stack) if t.type == "HOST"), None)
         written = "host example.com"
-        if head.line == top.line:
+        if head is not None and head.line == top.line:
             written = source.line_text(top.line)[head.column - 1 : top.end_column - 1]
         return (
             f"expected '{{' on the line of 'host', found {found}",
