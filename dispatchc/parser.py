@@ -159,9 +159,7 @@ def _opener(stack: list[Token]) -> tuple[Token, Token] | None:
     if not braces:
         return None
     brace = stack[braces[-1]]
-    head = next(
-        (t for t in reversed(stack[: braces[-1]]) if t.type in ("HOST", "DEFAULT")), brace
-    )
+    head = next((t for t in reversed(stack[: braces[-1]]) if t.type in ("HOST", "DEFAULT")), brace)
     return head, brace
 
 
@@ -275,12 +273,17 @@ def _in_context(
         )
     if kind == "STATUS":
         return (f"expected a status code after 'status', found {found}", "write: status 404")
-    if kind == "INT" and len(stack) >= 2 and stack[-2].type == "STATUS":
-        if token is not None and token.type == "STRING":
-            return (
-                f"'status {top}' takes no text, found {found}",
-                f"write: status {top} (the response body is '{_status_line(top)}')",
-            )
+    if (
+        kind == "INT"
+        and len(stack) >= 2
+        and stack[-2].type == "STATUS"
+        and token is not None
+        and token.type == "STRING"
+    ):
+        return (
+            f"'status {top}' takes no text, found {found}",
+            f"write: status {top} (the response body is '{_status_line(top)}')",
+        )
     if kind == "REDIRECT":
         return (
             f"expected a status code after 'redirect', found {found}",
@@ -379,7 +382,9 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
     message = f"unexpected {found}"
     if expected:
         message += f"; expected {_expected(expected)}"
-    return Diagnostic("E001", message, span, help=_char_help(char) or _did_you_mean(token, expected))
+    return Diagnostic(
+        "E001", message, span, help=_char_help(char) or _did_you_mean(token, expected)
+    )
 
 
 def _char_help(char: str) -> str | None:
