@@ -424,7 +424,8 @@ def test_github_format(tmp_path, capsys):
     escaped = str(path).replace(",", "%2C").replace(":", "%3A")
     assert lines == [
         f"::warning file={escaped},line=1,col=5,title=W101::'spare' is defined but never used",
-        f"::error file={escaped},line=2,col=13,title=E305::status code 700 is not between 200 and 599",
+        f"::error file={escaped},line=2,col=13,title=E305::"
+        "status code 700 is not between 200 and 599",
     ]
 
 

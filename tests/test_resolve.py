@@ -253,9 +253,9 @@ def e404(directory: Path, route: str, capsys) -> list[str]:
         "/ -> targets:opaque",
         "/{t} -> targets:make_app(t)",
         "/{t} -> targets:make_app(t) lazy",
-        "/{t} -> targets:make_two(t, \"eu\")",
+        '/{t} -> targets:make_two(t, "eu")',
         "/{t} -> targets:with_default(t)",
-        "/{t} -> targets:with_default(t, \"us\")",
+        '/{t} -> targets:with_default(t, "us")',
         "/{t} -> targets:at_least_one(t, 1, 2)",
         "/{t} -> targets:anything(t)",
         "/{t} -> targets:FactoryClass(t)",
@@ -321,8 +321,7 @@ def test_callables_that_fit(targets, capsys, route):
         ),
         (
             "/ -> targets:at_least_one()",
-            "targets:at_least_one takes at least 1 argument (first, *rest), "
-            "but the route passes 0",
+            "targets:at_least_one takes at least 1 argument (first, *rest), but the route passes 0",
         ),
         (
             "/{t} -> targets:app(t)",
@@ -500,7 +499,15 @@ def test_a_target_that_hangs_is_named(tmp_path):
 
 
 def test_a_target_that_ends_the_interpreter_is_named_and_the_rest_checked(tmp_path, capsys):
-    write(tmp_path, "quits.py", "import os, sys\nsys.stderr.write('fatal: no config\\n')\nos._exit(4)\n")
+    write(
+        tmp_path,
+        "quits.py",
+        """\
+        import os, sys
+        sys.stderr.write("fatal: no config\\n")
+        os._exit(4)
+        """,
+    )
     write(tmp_path, "fine.py", "def application(environ, start_response):\n    return []\n")
     code, rows = resolve_rows(
         tmp_path, "/ -> fine:application\n/q -> quits:app\n/z -> fine:gone\n", capsys
