@@ -3,15 +3,32 @@
 Errors come from the parser and ``lower`` (a table with errors cannot be
 compiled); the rules here find tables that compile but probably do not do
 what their author meant. Each rule is a function registered with ``@rule``.
+
+The rules also run on the partial table that ``lower`` returns with errors
+(SPEC §6: every warning in one run, as ruff does), so each one takes what
+an error left out into account (``RouteTable.referenced``,
+``RouteTable.hosts_lost``, ``Block.failed``) rather than warn about a gap
+that the error made.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from .diagnostics import Diagnostic
-from .ir import AppTarget, Block, FactoryTarget, RedirectTarget, RouteTable, StatusTarget, Target
+from .ir import (
+    AppTarget,
+    Block,
+    FactoryTarget,
+    PathPattern,
+    RedirectTarget,
+    Route,
+    RouteTable,
+    StatusTarget,
+    Target,
+)
 from .matcher import BlockChoice, choose_block, path_candidates
 from .source import Span
 
@@ -35,7 +52,8 @@ def _keyword_span(block: Block) -> Span:
 
 @rule
 def unused_use(table: RouteTable) -> Iterator[Diagnostic]:
-    used = {r.use for b in table.all_blocks() for r in b.routes if r.use}
+    # Routes that had an error still count: their names are in `referenced`.
+    used = {r.use for b in table.all_blocks() for r in b.routes if r.use} | table.referenced
     for use in table.uses:
         if use.name not in used:
             yield Diagnostic(
@@ -51,6 +69,8 @@ def no_root_route(table: RouteTable) -> Iterator[Diagnostic]:
     for block in table.all_blocks():
         if any(not r.path.segments for r in block.routes):
             continue
+        if any(p is not None and not p.segments for p in block.failed):
+            continue  # its '/' route is there, with an error
         what = "the default block" if block.is_default else f"host {block.label}"
         yield Diagnostic(
             "W102",
@@ -131,6 +151,8 @@ def _lands_on(table: RouteTable, block: Block, route, url: str, request_path: st
     if parts.scheme or parts.netloc:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return False
+        if table.hosts_lost:
+            return False  # the host may belong to a block that had an error
         environ = {
             "HTTP_HOST": parts.netloc.rpartition("@")[2],
             "wsgi.url_scheme": parts.scheme,
@@ -146,5 +168,59 @@ def _lands_on(table: RouteTable, block: Block, route, url: str, request_path: st
             return False
         choice = BlockChoice(block, None, {}, "same")
         environ = {"PATH_INFO": path}
-    candidates = path_candidates(choice, environ)
+    candidates = path_candidates(replace(choice, block=_with_failed(block)), environ)
     return bool(candidates) and candidates[0].route is route
+
+
+def _with_failed(block: Block) -> Block:
+    """The block with a stand-in for each route that had an error, so that a
+    URL that one of them would handle is not taken for a loop."""
+    stand_ins = tuple(Route(p, StatusTarget(404)) for p in block.failed if p is not None)
+    return replace(block, routes=block.routes + stand_ins) if stand_ins else block
+
+
+def _segments_as_written(path: PathPattern) -> Iterator[tuple[int, str]]:
+    """(offset in the pattern as written, text) of each segment."""
+    at = 1
+    for raw in path.text[1:].split("/") if path.segments else ():
+        yield at, raw
+        at += len(raw) + 1
+
+
+@rule
+def glob_in_path(table: RouteTable) -> Iterator[Diagnostic]:
+    for block in table.all_blocks():
+        paths = [r.path for r in block.routes] + [p for p in block.failed if p is not None]
+        for path in sorted(paths, key=lambda p: (p.span.line, p.span.column)):
+            segments = list(_segments_as_written(path))
+            for i, (at, raw) in enumerate(segments):
+                if "*" not in raw:
+                    continue
+                parent = path.text[: at - 1] or "/"
+                if raw != "*":
+                    help = (
+                        f"a route matches whole segments: route '{parent}' "
+                        "and let the application match the rest"
+                    )
+                elif i == len(segments) - 1:
+                    help = f"write '{parent}': a route also matches every path below it"
+                else:
+                    help = "write a capture such as {name} to match any one segment"
+                yield Diagnostic(
+                    "W105",
+                    f"'*' in path segment '{raw}' is matched literally: there are no globs",
+                    path.span.shifted(at, len(raw)),
+                    help=help,
+                )
+
+
+@rule
+def no_routes(table: RouteTable) -> Iterator[Diagnostic]:
+    if table.hosts_lost or any(b.routes or b.failed for b in table.all_blocks()):
+        return
+    yield Diagnostic(
+        "W106",
+        "the file has no routes: every request gets 404",
+        Span.point(1, 1),
+        help="add a route, such as '/ -> pkg.module:application'",
+    )

@@ -205,9 +205,10 @@ def cmd_lint(args: argparse.Namespace) -> int:
     for path, raw in zip(files, raws, strict=True):
         result = analyse(str(path), raw)
         diagnostics = list(result.diagnostics)
-        # Warnings need the whole table: a file with errors has lost parts of
-        # it, so (like rustc's lints) they wait until the errors are fixed.
-        if result.ok and result.table is not None:
+        # Everything in one run (SPEC §6): the checks also run on the partial
+        # table of a file with errors; only a syntax or encoding error leaves
+        # no table at all.
+        if result.table is not None:
             diagnostics += check(result.table)
             if args.resolve:
                 diagnostics += resolve(result.table, str(path.parent))

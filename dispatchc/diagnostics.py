@@ -45,10 +45,13 @@ CODES: dict[str, tuple[str, str]] = {
     "E401": (ERROR, "unimportable-module"),
     "E402": (ERROR, "missing-attribute"),
     "E403": (ERROR, "not-callable"),
+    "E404": (ERROR, "wrong-signature"),
     "W101": (WARNING, "unused-name"),
     "W102": (WARNING, "no-root-route"),
     "W103": (WARNING, "redirect-loop"),
     "W104": (WARNING, "duplicate-target"),
+    "W105": (WARNING, "glob-in-path"),
+    "W106": (WARNING, "no-routes"),
 }
 
 

@@ -172,11 +172,17 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """A host block (``patterns`` non-empty) or the default block (empty)."""
+    """A host block (``patterns`` non-empty) or the default block (empty).
+
+    ``failed`` holds what ``lower`` left out for errors: the path of each
+    route that had one (None where the path itself was invalid). Lint reads
+    it so that an error does not turn into false warnings.
+    """
 
     patterns: tuple[HostPattern, ...]
     routes: tuple[Route, ...]
     span: Span = _span()
+    failed: tuple[PathPattern | None, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def is_default(self) -> bool:
@@ -199,9 +205,16 @@ class Use:
 
 @dataclass(frozen=True, slots=True)
 class RouteTable:
+    """``referenced`` and ``hosts_lost`` describe, for lint, what a table with
+    errors lost: the `use` names that routes name (routes with errors
+    included), and whether a host pattern was left out for an error (so a
+    host may be routed to another block than its author meant)."""
+
     uses: tuple[Use, ...]
     blocks: tuple[Block, ...]  # host blocks, by most specific pattern (not file order)
     default: Block | None
+    referenced: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    hosts_lost: bool = field(default=False, compare=False, repr=False)
 
     @property
     def has_hosts(self) -> bool:

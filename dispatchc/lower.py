@@ -59,6 +59,8 @@ class _Lowerer:
     broken: set[str] = field(default_factory=set)
     #: Every name a `use` of the file defines (known before any is lowered).
     names: set[str] = field(default_factory=set)
+    #: The paths of the routes of the current statement that had an error.
+    failed: list[PathPattern | None] = field(default_factory=list)
 
     def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, help))
@@ -282,9 +284,18 @@ class _Lowerer:
         self.broken.add(name)
 
     def route(self, node: Tree, host_patterns: tuple[HostPattern, ...]) -> Route | None:
+        """The Route, or None after an error (its path is kept in ``failed``)."""
+        path = self.path(node.children[0])
+        route = self._route(node, path, host_patterns)
+        if route is None:
+            self.failed.append(path)
+        return route
+
+    def _route(
+        self, node: Tree, path: PathPattern | None, host_patterns: tuple[HostPattern, ...]
+    ) -> Route | None:
         path_tok, target_node, *option_nodes = node.children
         span = span_of(node)
-        path = self.path(path_tok)
         raw = self.target(target_node)
         opts = self.options(option_nodes)
         use_name = None
@@ -462,13 +473,19 @@ def lower(tree: Tree) -> tuple[RouteTable, list[Diagnostic]]:
     default_routes: list[Route] = []
     default_span: Span | None = None
     default_node_span: Span | None = None
+    default_failed: list[PathPattern | None] = []
+    hosts_lost = False
     for node in statements:
+        lw.failed = []
         if node.data == "host_block":
             *pattern_nodes, block_node = node.children
             patterns = tuple(p for p in (lw.host_pattern(n) for n in pattern_nodes) if p)
+            hosts_lost = hosts_lost or len(patterns) < len(pattern_nodes)
             routes = lw.block(block_node, patterns)
             if patterns:
-                blocks.append(Block(patterns, tuple(routes), span=span_of(node)))
+                blocks.append(
+                    Block(patterns, tuple(routes), span=span_of(node), failed=tuple(lw.failed))
+                )
         elif node.data == "default_block":
             span = span_of(node)
             if default_node_span is not None:
@@ -482,16 +499,20 @@ def lower(tree: Tree) -> tuple[RouteTable, list[Diagnostic]]:
             else:
                 default_node_span = span
             default_routes.extend(lw.block(node.children[0], ()))
+            default_failed += lw.failed
             default_span = default_span or span
         elif node.data == "route":
             route = lw.route(node, ())
             if route:
                 default_routes.append(route)
+            default_failed += lw.failed
             default_span = default_span or span_of(node)
 
     default = None
     if default_span is not None:
-        default = Block((), _sorted_routes(default_routes), span=default_span)
+        default = Block(
+            (), _sorted_routes(default_routes), span=default_span, failed=tuple(default_failed)
+        )
     # Statement order never matters (SPEC §7), so the IR does not keep it.
     blocks = sorted(
         (
@@ -505,7 +526,9 @@ def lower(tree: Tree) -> tuple[RouteTable, list[Diagnostic]]:
         key=lambda b: [_pattern_key(p) for p in b.patterns],
     )
     uses = tuple(sorted(lw.uses.values(), key=lambda u: u.name))
-    table = RouteTable(uses, tuple(blocks), default)
+    table = RouteTable(
+        uses, tuple(blocks), default, referenced=frozenset(lw.used), hosts_lost=hosts_lost
+    )
     _check_routes(lw, table)
     _check_hosts(lw, table)
     return table, lw.diagnostics

@@ -1,4 +1,4 @@
-"""`dispatchc lint`: warnings, output formats, exit codes, --resolve."""
+"""`dispatchc lint`: warnings, output formats, exit codes (--resolve: test_resolve.py)."""
 
 from __future__ import annotations
 
@@ -127,12 +127,171 @@ def test_same_module_other_attribute_is_not_a_duplicate():
     assert warnings_of("use a = app:x\nuse b = app:y\n/ -> a\n/b -> b\n") == []
 
 
-def test_warnings_wait_until_errors_are_fixed(tmp_path, capsys):
-    path = tmp_path / "r.disp"
-    path.write_text("use spare = a:b\n/x -> nope\n")
-    assert main(["lint", str(path)]) == 1
-    err = capsys.readouterr().err
-    assert "E101" in err and "W10" not in err
+def test_w105_star_in_a_path_segment():
+    assert warnings_of(
+        """\
+        /static/* -> files:application
+        /a/*/b -> app:b
+        /img/*.png -> app:c
+        / -> app:home
+        """
+    ) == [
+        ("W105", 1, 9, "'*' in path segment '*' is matched literally: there are no globs"),
+        ("W105", 2, 4, "'*' in path segment '*' is matched literally: there are no globs"),
+        ("W105", 3, 6, "'*' in path segment '*.png' is matched literally: there are no globs"),
+    ]
+
+
+def test_w105_help_says_what_to_write(tmp_path, capsys):
+    path = write(tmp_path, "/static/* -> files:application\n/ -> app:home\n")
+    assert main(["lint", str(path)]) == 0
+    assert "= help: write '/static': a route also matches every path below it" in (
+        capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "# only a comment\n",
+        "use site = app:application\n",
+    ],
+    ids=["empty", "comment", "use-only"],
+)
+def test_w106_a_file_without_routes(text):
+    found = warnings_of(text)
+    assert ("W106", 1, 1, "the file has no routes: every request gets 404") in found
+
+
+def test_w106_not_for_a_file_with_routes():
+    assert warnings_of("host example.com {\n    / -> app:a\n}\n") == []
+
+
+def test_w102_for_the_default_block_too():
+    found = warnings_of("/a -> app:a\n")
+    assert [(c, line, col) for c, line, col, _ in found] == [("W102", 1, 1)]
+
+
+# -- warnings beside errors (SPEC §6: everything in one run) ------------------
+
+
+def lint_rows(tmp_path: Path, text: str, capsys) -> list[tuple[str, int, int]]:
+    path = write(tmp_path, text)
+    main(["lint", "--format", "json", str(path)])
+    return [(r["code"], r["line"], r["column"]) for r in json.loads(capsys.readouterr().out)]
+
+
+def test_warnings_are_given_beside_errors(tmp_path, capsys):
+    # The unused name is reported beside the undefined one (as ruff does).
+    assert lint_rows(tmp_path, "use spare = a:b\n/x -> nope\n", capsys) == [
+        ("W101", 1, 5),
+        ("W102", 2, 1),
+        ("E101", 2, 7),
+    ]
+
+
+def test_every_warning_beside_an_error(tmp_path, capsys):
+    rows = lint_rows(
+        tmp_path,
+        """\
+        use one = app:x
+        use two = app:x
+        use spare = app:y
+        /old -> redirect 301 "/old"
+        /static/* -> one
+        /b -> two
+        /c -> nope
+        """,
+        capsys,
+    )
+    assert rows == [
+        ("W104", 2, 5),
+        ("W101", 3, 5),
+        ("W102", 4, 1),
+        ("W103", 4, 22),
+        ("W105", 5, 9),
+        ("E101", 7, 7),
+    ]
+
+
+def test_a_name_used_only_by_a_route_with_an_error_is_used(tmp_path, capsys):
+    # 'tenant' is used by '/', which has an error (and is left out of the
+    # table): no W101 for it, and no W102 for the default block.
+    assert lint_rows(tmp_path, "use tenant = app:make(t)\n/ -> tenant\n", capsys) == [
+        ("E303", 2, 6)
+    ]
+
+
+def test_no_w102_when_the_root_route_has_an_error(tmp_path, capsys):
+    text = """\
+        host api.example.com {
+            / -> tenants:make(tenant)
+            /v1 -> api:v1
+        }
+        """
+    assert lint_rows(tmp_path, text, capsys) == [("E303", 2, 23)]
+
+
+def test_w102_still_given_when_another_route_has_an_error(tmp_path, capsys):
+    text = """\
+        host api.example.com {
+            /v1 -> api:v1 cache 3
+        }
+        """
+    assert lint_rows(tmp_path, text, capsys) == [("W102", 1, 1), ("E308", 2, 19)]
+
+
+def test_no_w103_when_a_route_with_an_error_would_take_the_redirect(tmp_path, capsys):
+    # Without its error, "/old/new" handles the redirect: not a loop.
+    text = """\
+        / -> app:home
+        /old -> redirect 301 "/old/new"
+        /old/new -> app:new(version)
+        """
+    assert lint_rows(tmp_path, text, capsys) == [("E303", 3, 21)]
+
+
+def test_no_w103_when_a_host_pattern_has_an_error(tmp_path, capsys):
+    # The URL's host would go to the block that has an error.
+    text = """\
+        host new$.example.com { / -> app:site }
+        / -> redirect 301 "https://new.example.com/"
+        """
+    assert lint_rows(tmp_path, text, capsys) == [("E201", 1, 9)]
+
+
+def test_w103_beside_an_error_elsewhere(tmp_path, capsys):
+    text = """\
+        / -> app:home
+        /old -> redirect 301 "/old/x"
+        /new -> app:new cache 3
+        """
+    assert lint_rows(tmp_path, text, capsys) == [("W103", 2, 22), ("E308", 3, 17)]
+
+
+def test_no_w106_when_every_route_has_an_error(tmp_path, capsys):
+    assert lint_rows(tmp_path, "/ -> nope\n", capsys) == [("E101", 1, 6)]
+    assert lint_rows(tmp_path, "host bad$.com { / -> app:a }\n", capsys) == [("E201", 1, 9)]
+
+
+def test_w105_on_a_route_with_an_error(tmp_path, capsys):
+    assert lint_rows(tmp_path, "/ -> app:a\n/files/* -> app:f(name)\n", capsys) == [
+        ("W105", 2, 8),
+        ("E303", 2, 19),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [(b"use spare = a:b\n/x nope\n", "E001"), (b"use spare = a:b\n/caf\xe9 -> a:b\n", "E002")],
+)
+def test_no_warnings_without_a_table(tmp_path, capsys, raw, code):
+    # A syntax or encoding error leaves no table to look for warnings in.
+    path = tmp_path / "routes.disp"
+    path.write_bytes(raw)
+    assert main(["lint", "--format", "json", str(path)]) == 1
+    assert [r["code"] for r in json.loads(capsys.readouterr().out)] == [code]
 
 
 # -- every broken file under tests/broken ------------------------------------
@@ -192,13 +351,19 @@ def test_text_format_on_stderr(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert out == ""
     assert err == (
+        f"{path}:1:5: warning[W101]: 'spare' is defined but never used\n"
+        "  |\n"
+        "1 | use spare = app:a\n"
+        "  |     ^^^^^\n"
+        "  = help: remove the use line, or route a path to it\n"
+        "\n"
         f"{path}:3:13: error[E308]: 'cache' applies only to a factory target\n"
         "  |\n"
         "3 | /x -> app:b cache 3\n"
         "  |             ^^^^^^^\n"
         "  = help: a factory is written module:function(args)\n"
         "\n"
-        "Found 1 error and 0 warnings.\n"
+        "Found 1 error and 1 warning.\n"
     )
 
 
@@ -258,7 +423,9 @@ def test_github_format(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     escaped = str(path).replace(",", "%2C").replace(":", "%3A")
     assert lines == [
-        f"::error file={escaped},line=2,col=13,title=E305::status code 700 is not between 200 and 599",
+        f"::warning file={escaped},line=1,col=5,title=W101::'spare' is defined but never used",
+        f"::error file={escaped},line=2,col=13,title=E305::"
+        "status code 700 is not between 200 and 599",
     ]
 
 
@@ -298,77 +465,3 @@ def test_lint_through_python_m(tmp_path):
         timeout=60,
     )
     assert (proc.returncode, proc.stdout.strip()) == (0, "[]")
-
-
-# -- --resolve ---------------------------------------------------------------
-
-
-@pytest.fixture
-def project(tmp_path):
-    (tmp_path / "apps.py").write_text(
-        "def application(environ, start_response):\n    return []\n"
-        "settings = {'debug': True}\n"
-        "def make_app(name):\n    return None\n"
-    )
-    (tmp_path / "broken_import.py").write_text("raise RuntimeError('no database')\n")
-    (tmp_path / "exits.py").write_text("import sys\nsys.exit(3)\n")
-    return tmp_path
-
-
-def resolve_rows(project: Path, routes: str, capsys) -> tuple[int, list[tuple[str, int, int, str]]]:
-    path = write(project, routes)
-    code = main(["lint", "--resolve", "--format", "json", str(path)])
-    rows = json.loads(capsys.readouterr().out)
-    return code, [(r["code"], r["line"], r["column"], r["message"]) for r in rows]
-
-
-def test_resolve_reports_each_kind_of_problem(project, capsys):
-    code, rows = resolve_rows(
-        project,
-        """\
-        use site = apps:application
-        / -> site
-        /f/{n} -> apps:make_app(n) lazy
-        /a -> apps:missing
-        /b -> apps:settings
-        /c -> nosuch.module:app
-        /d -> broken_import:app
-        /e -> apps:application.nope.deeper
-        /g -> exits:app
-        """,
-        capsys,
-    )
-    assert code == 1
-    assert rows == [
-        ("E402", 4, 12, "module 'apps' has no attribute 'missing'"),
-        ("E403", 5, 12, "'apps:settings' is a dict, not a callable"),
-        (
-            "E401",
-            6,
-            7,
-            "module 'nosuch.module' cannot be imported "
-            "(ModuleNotFoundError: No module named 'nosuch')",
-        ),
-        ("E401", 7, 7, "module 'broken_import' cannot be imported (RuntimeError: no database)"),
-        ("E402", 8, 12, "module 'apps' has no attribute 'application.nope'"),
-        ("E401", 9, 7, "module 'exits' cannot be imported (SystemExit: 3)"),
-    ]
-
-
-def test_resolve_reports_a_use_target_where_it_is_written(project, capsys):
-    code, rows = resolve_rows(project, "use site = apps:gone\n/ -> site\n/x -> site\n", capsys)
-    assert (code, rows) == (1, [("E402", 1, 17, "module 'apps' has no attribute 'gone'")])
-
-
-def test_resolve_clean(project, capsys):
-    code, rows = resolve_rows(project, "/ -> apps:application\n/{n} -> apps:make_app(n)\n", capsys)
-    assert (code, rows) == (0, [])
-
-
-def test_resolve_does_not_import_into_the_linter(project, capsys):
-    resolve_rows(project, "/ -> apps:application\n", capsys)
-    assert "apps" not in sys.modules
-
-
-def test_resolve_on_the_sample(capsys):
-    assert main(["lint", "--resolve", str(SAMPLES / "flask_dispatching.disp")]) == 0
