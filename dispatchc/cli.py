@@ -8,12 +8,13 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import stat
 import sys
 from pathlib import Path
 
 from . import __version__
 from .checks import check
-from .compiler import analyse, compile_file, default_output, write_atomic
+from .compiler import analyse, compile_file, default_output, output_problem, write_atomic
 from .diagnostics import Diagnostic, render_github, render_json, render_text, sort_key
 from .errors import DispatchError
 from .fmt import run as run_fmt
@@ -27,13 +28,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+class _CommandParser(_Parser):
+    """A subcommand's parser reports its own unknown arguments, with its own
+    usage line (argparse would pass them up to ``dispatchc``'s)."""
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="dispatchc",
         description="Compile routing files (*.disp) into WSGI dispatcher modules.",
     )
     parser.add_argument("--version", action="version", version=f"dispatchc {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_CommandParser)
     sub.required = True
 
     build = sub.add_parser("build", help="compile routing files into Python modules")
@@ -41,14 +53,18 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "-o",
         "--output",
-        type=Path,
         metavar="OUT",
-        help="output file (a directory when several files are given)",
+        help="output file (a directory when several files are given; - for stdout)",
     )
     build.add_argument(
         "--check",
         action="store_true",
         help="write nothing; exit 1 if a committed output is missing or stale",
+    )
+    build.add_argument(
+        "--force",
+        action="store_true",
+        help="replace existing outputs that dispatchc did not generate",
     )
     build.set_defaults(func=cmd_build)
 
@@ -122,12 +138,27 @@ def _lazy(module: str):  # type: ignore[no-untyped-def]
     return call
 
 
-def _outputs(files: list[Path], output: Path | None) -> list[Path]:
+def _outputs(files: list[Path], output: str | None) -> list[Path]:
     if output is None:
         return [default_output(f) for f in files]
-    if len(files) == 1 and not output.is_dir():
-        return [output]
-    return [output / default_output(Path(f.name)) for f in files]
+    if not output:
+        raise _Usage("-o needs a path")
+    out = Path(output)
+    spelled_as_directory = output.endswith(("/", os.sep))
+    if out.is_dir():
+        if len(files) == 1:
+            return [out / default_output(Path(files[0].name))]
+    elif out.exists() or os.path.islink(out):
+        if spelled_as_directory:
+            raise _Usage(f"-o {output}: not a directory")
+        if len(files) > 1:
+            raise _Usage(f"-o {output} must be a directory when several files are given")
+        return [out]
+    elif len(files) == 1:
+        if spelled_as_directory:
+            raise _Usage(f"-o {output}: no such directory (create it, or name the output file)")
+        return [out]
+    return [out / default_output(Path(f.name)) for f in files]
 
 
 def _read(path: Path) -> bytes:
@@ -146,16 +177,16 @@ class _Usage(Exception):
 
 def cmd_build(args: argparse.Namespace) -> int:
     files: list[Path] = args.files
-    if (
-        args.output is not None
-        and len(files) > 1
-        and args.output.exists()
-        and not args.output.is_dir()
-    ):
-        raise _Usage(f"-o {args.output} must be a directory when several files are given")
+    to_stdout = args.output == "-"
+    if to_stdout and len(files) > 1:
+        raise _Usage("-o - writes one output to stdout: give one file")
+    if to_stdout and args.check:
+        raise _Usage("--check compares with an output file: -o - names none")
     raws = [_read(path) for path in files]
-    outputs = _outputs(files, args.output)
-    _check_outputs(files, outputs)
+    # On stdout, the module is the one build would write beside its source.
+    outputs = [default_output(files[0])] if to_stdout else _outputs(files, args.output)
+    if not to_stdout:
+        _check_outputs(files, outputs)
     compiled: list[tuple[Path, str]] = []
     failed = False
     for path, out, raw in zip(files, outputs, raws, strict=True):
@@ -164,15 +195,25 @@ def cmd_build(args: argparse.Namespace) -> int:
         except DispatchError as exc:
             print(exc.render(), file=sys.stderr)
             failed = True
-    if failed:
+    refused = []
+    if not (args.check or to_stdout):
+        refused = [p for p in (output_problem(out, args.force) for out in outputs) if p]
+    for problem in refused:
+        print(f"dispatchc: error: {problem}", file=sys.stderr)
+    if failed or refused:
         n = len(files)
-        print(
-            f"dispatchc: nothing written ({'an input has' if n == 1 else 'inputs have'} errors)",
-            file=sys.stderr,
-        )
+        reasons = []
+        if failed:
+            reasons.append("an input has errors" if n == 1 else "inputs have errors")
+        if refused:
+            reasons.append("an output was refused" if len(refused) == 1 else "outputs were refused")
+        print(f"dispatchc: nothing written ({' and '.join(reasons)})", file=sys.stderr)
         return 1
     if args.check:
         return _check(compiled)
+    if to_stdout:
+        _write_stdout(compiled[0][1])
+        return 0
     try:
         write_atomic(compiled)
     except OSError as exc:
@@ -183,6 +224,17 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_stdout(text: str) -> None:
+    """The module's UTF-8 bytes, whatever the locale's encoding."""
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(text)
+    else:
+        buffer.write(text.encode("utf-8"))
+    sys.stdout.flush()
+
+
 def _check_outputs(files: list[Path], outputs: list[Path]) -> None:
     """Refuse to overwrite an input, or to write two inputs to one file."""
     inputs = {f.resolve() for f in files}
@@ -191,8 +243,6 @@ def _check_outputs(files: list[Path], outputs: list[Path]) -> None:
         target = out.resolve()
         if target in inputs:
             raise _Usage(f"output {out} would overwrite an input file")
-        if target.is_dir():
-            raise _Usage(f"output {out} is a directory")
         if target in seen:
             raise _Usage(f"{seen[target]} and {path} would both be written to {out}")
         seen[target] = path
@@ -240,8 +290,14 @@ def _summary(errors: int, warnings: int, files: int) -> str:
 def _check(compiled: list[tuple[Path, str]]) -> int:
     status = 0
     for out, code in compiled:
-        if not out.exists():
+        try:
+            mode = out.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
             print(f"{out}: missing (run: dispatchc build)", file=sys.stderr)
+            status = 1
+            continue
+        if not stat.S_ISREG(mode):  # never opened: reading a FIFO would block
+            print(f"{out}: not a regular file", file=sys.stderr)
             status = 1
             continue
         current = out.read_text(encoding="utf-8", errors="replace")

@@ -1,15 +1,20 @@
-"""The wheel: it ships the grammar and the template, and once installed
-(non-editable, in a fresh virtual environment) its ``dispatchc`` command
-builds the samples byte for byte as they are committed.
+"""The wheel: it ships the grammar, the template and the license, and once
+installed (non-editable, in a fresh virtual environment) its ``dispatchc``
+command builds the samples byte for byte as they are committed. The sdist
+ships the license too; the metadata names the extras README.md installs;
+CI installs and tests exactly as README.md says.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
+from email.parser import Parser
 from pathlib import Path
 
 import pytest
@@ -45,6 +50,20 @@ def _run(args: list[str], *, cwd: Path, timeout: float) -> subprocess.CompletedP
         )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"timed out after {timeout}s: {args}\n{exc.stdout}\n{exc.stderr}")
+
+
+@pytest.fixture(scope="module")
+def sdist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The source distribution built from this repository."""
+    outdir = tmp_path_factory.mktemp("sdist")
+    proc = _run(
+        [sys.executable, "-m", "build", "--sdist", "--outdir", str(outdir), str(ROOT)],
+        cwd=outdir,
+        timeout=BUILD_TIMEOUT,
+    )
+    assert proc.returncode == 0, f"python -m build --sdist failed:\n{proc.stdout}\n{proc.stderr}"
+    [built] = outdir.glob("dispatchc-*.tar.gz")
+    return built
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +128,96 @@ def test_wheel_ships_grammar_and_template(wheel):
         text = archive.read(entry_points[0]).decode("utf-8")
         assert "dispatchc = dispatchc.cli:main" in text
         assert not any(n.startswith(("tests/", "samples/", ".venv/")) for n in names)
+
+
+LICENSE = (ROOT / "LICENSE").read_text(encoding="utf-8")
+
+
+def test_license_is_bsd_3_clause():
+    assert LICENSE.startswith("BSD 3-Clause License\n")
+    assert "Copyright (c) 2026, the dispatchc developers" in LICENSE
+
+
+def _metadata(wheel: Path):  # type: ignore[no-untyped-def]
+    with zipfile.ZipFile(wheel) as archive:
+        [name] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        return Parser().parsestr(archive.read(name).decode("utf-8"))
+
+
+def test_wheel_ships_the_license(wheel):
+    metadata = _metadata(wheel)
+    assert metadata["License-Expression"] == "BSD-3-Clause"
+    assert metadata.get_all("License-File") == ["LICENSE"]
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = [
+            n for n in archive.namelist() if re.search(r"\.dist-info/(licenses/)?LICENSE$", n)
+        ]
+        assert len(shipped) == 1, archive.namelist()
+        assert archive.read(shipped[0]).decode("utf-8") == LICENSE
+
+
+def test_sdist_ships_the_license(sdist):
+    with tarfile.open(sdist) as archive:
+        top = sdist.name.removesuffix(".tar.gz")
+        member = archive.extractfile(f"{top}/LICENSE")
+        assert member is not None
+        assert member.read().decode("utf-8") == LICENSE
+        names = archive.getnames()
+    assert f"{top}/README.md" in names
+    assert f"{top}/pyproject.toml" in names
+
+
+def test_wheel_metadata_urls(wheel):
+    urls = dict(value.split(", ", 1) for value in _metadata(wheel).get_all("Project-URL") or [])
+    assert set(urls) == {"Homepage", "Documentation", "Issues"}
+    assert all(url.startswith("https://github.com/dispatchc/dispatchc") for url in urls.values())
+
+
+def _extras(wheel: Path) -> dict[str, set[str]]:
+    """Each extra's requirements, by project name."""
+    extras: dict[str, set[str]] = {}
+    for requirement in _metadata(wheel).get_all("Requires-Dist") or []:
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)[^;]*; extra == '([a-z]+)'", requirement)
+        if match:
+            extras.setdefault(match.group(2), set()).add(match.group(1).lower())
+    return extras
+
+
+def test_extras(wheel):
+    """``sample`` serves the sample and no more; ``dev`` has what the tests
+    need, ``sample`` included; matplotlib is only for the benchmark's plot."""
+    extras = _extras(wheel)
+    assert set(extras) == {"sample", "dev", "bench"}
+    assert extras["sample"] == {"flask", "gunicorn"}
+    assert extras["sample"] <= extras["dev"]
+    assert {"pytest", "hypothesis", "pydot"} <= extras["dev"]
+    assert "matplotlib" not in extras["dev"] | extras["sample"]
+    assert extras["bench"] == {"matplotlib"}
+
+
+def _readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"^```sh\n(.*?)\n```$", text, re.M | re.S)[:2]
+
+
+def test_ci_installs_and_tests_as_the_readme_says():
+    first, second = _readme_commands()
+    steps = first.split(" && ")
+    install = " && ".join(steps[: next(i for i, s in enumerate(steps) if "dispatchc build" in s)])
+    assert install == "python3 -m venv .venv && .venv/bin/pip install -e '.[sample]'"
+    assert "python -m pytest" in second and "'.[dev]'" in second
+    run = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    commands = [line for line in run if line and not line.startswith("#")]
+    assert commands[-2:] == [install, second]
+    assert "rm -rf .venv" in commands  # a fresh environment, as on a new machine
+
+
+def test_no_test_uses_a_fixture_that_breaks_junitxml(request):
+    """``record_property`` and ``record_xml_attribute`` error under
+    ``pytest --junitxml`` (junit_family xunit2) with warnings as errors."""
+    bad = {"record_property", "record_xml_attribute"}
+    users = [item.nodeid for item in request.session.items if bad & set(item.fixturenames)]
+    assert users == []
 
 
 def test_wheel_version_is_the_package_version(wheel):

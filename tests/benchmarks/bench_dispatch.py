@@ -1024,7 +1024,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            parser.error("--plot needs matplotlib (in the dev extra: pip install -e '.[dev]')")
+            parser.error("--plot needs matplotlib: .venv/bin/pip install -e '.[bench]'")
     args.sizes = sorted(set(args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)))
     args.rounds = args.rounds or (7 if args.quick else 40)
     args.budget_ms = args.budget_ms or (2.0 if args.quick else 5.0)
