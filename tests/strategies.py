@@ -581,9 +581,12 @@ def requests(draw, spec: TableSpec | None = None) -> dict[str, Any]:
         environ["SCRIPT_NAME"] = script
     routing = draw(
         st.sampled_from(
-            (None, None, None, ((), {}), (("pos",), {"h1": "old", "k": "v", "p0": "old"}))
+            (None, None, None, ((), {}), (("pos",), {"h1": "old", "k": "v", "p0": "old"}), "")
+            + ("x", (1, 2, 3), ((), None))  # not (args, kwargs): taken as absent
         )
     )
-    if routing is not None:
+    if isinstance(routing, tuple) and len(routing) == 2 and isinstance(routing[1], dict):
         environ["wsgiorg.routing_args"] = (routing[0], dict(routing[1]))
+    elif routing is not None:
+        environ["wsgiorg.routing_args"] = routing
     return environ

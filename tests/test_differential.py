@@ -70,10 +70,16 @@ def event(text: str) -> None:
 
 
 def expected_routing_args(before: Any, captures: dict[str, str]) -> Any:
-    """SPEC §3: an existing value is kept, its kwargs updated with the captures."""
+    """SPEC §3: an existing value is kept, its kwargs updated with the
+    captures; one that is not an (args, kwargs) pair is taken as absent."""
     if not captures:
         return before
-    if before is _ABSENT:
+    if not (
+        type(before) is tuple
+        and len(before) == 2
+        and type(before[0]) in (tuple, list)
+        and isinstance(before[1], dict)
+    ):
         return ((), captures)
     return (before[0], {**before[1], **captures})
 
