@@ -28,6 +28,7 @@ from .ir import (
     RouteTable,
     StatusTarget,
 )
+from .patterns import may_start_with_two_slashes
 from .source import Source
 from .tables import State, TableTooLarge, path_states, too_large
 
@@ -154,6 +155,7 @@ class _Context:
                     "factory": self.load(target),
                     "size": target.cache,
                     "arity": len(target.args),
+                    "ref": target.ref,
                     "comment": self.route_comment(route),
                 }
             )
@@ -172,6 +174,7 @@ class _Context:
                     "name": name,
                     "status": status_line(target.code),
                     "parts": tuple((p.kind, p.value) for p in target.parts),
+                    "relative": may_start_with_two_slashes(target.parts),
                     "comment": self.route_comment(route),
                 }
             )
@@ -319,6 +322,12 @@ def build_context(table: RouteTable, source: Source, source_name: str) -> dict[s
         imports.append("ipaddress")
     if cx.caches:
         imports.append("threading")
+    from_imports = []
+    has_captures = any(hit.get("captures") for t in cx.tables for hit in t["hits"])
+    if has_captures:
+        from_imports.append(("collections.abc", "Mapping"))
+    if cx.redirects:
+        from_imports.append(("urllib.parse", "quote"))
     ctx: dict[str, Any] = {
         "version": __version__,
         "source_name": _comment_path(source_name),
@@ -334,7 +343,8 @@ def build_context(table: RouteTable, source: Source, source_name: str) -> dict[s
         "default_entry": default_entry,
         "has_hosts": table.has_hosts,
         "stdlib_imports": imports,
-        "stdlib_from_imports": [("urllib.parse", "quote")] if cx.redirects else [],
+        "stdlib_from_imports": from_imports,
+        "has_captures": has_captures,
     }
     if not table.has_hosts:
         ctx["default_table"] = cx.tables[0] if cx.tables else None

@@ -42,6 +42,7 @@ CODES: dict[str, tuple[str, str]] = {
     "E308": (ERROR, "misplaced-option"),
     "E309": (ERROR, "invalid-option"),
     "E310": (ERROR, "invalid-argument"),
+    "E311": (ERROR, "redirect-host-from-request"),
     "E401": (ERROR, "unimportable-module"),
     "E402": (ERROR, "missing-attribute"),
     "E403": (ERROR, "not-callable"),

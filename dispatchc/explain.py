@@ -39,8 +39,9 @@ from .matcher import (
     choose_block,
     dispatch,
     request_host,
+    updated_routing_args,
 )
-from .patterns import PatternError, parse_host
+from .patterns import PatternError, collapse_slashes, parse_host, path_value, root_relative
 from .show import LoadError, load, ordered_patterns, ordered_routes, target_text
 
 
@@ -429,10 +430,7 @@ def explain_environ(
             location = redirect_location(target, handler, environ.get("QUERY_STRING", ""))
         if handler.captures:
             before = environ.get("wsgiorg.routing_args")
-            if before is None:
-                routing_args = ((), dict(handler.captures))
-            else:
-                routing_args = (before[0], {**before[1], **handler.captures})
+            routing_args = updated_routing_args(before, handler.captures)
         else:
             routing_args = environ.get("wsgiorg.routing_args")
     return Explanation(
@@ -484,16 +482,20 @@ _QUERY_SAFE = "-._~!$&'()*+,;=:@/?%"
 
 
 def redirect_location(target: RedirectTarget, step: Step, query: str) -> str:
-    """The Location a redirect route sends (as the generated module builds it)."""
+    """The Location a redirect route sends (as the generated module builds
+    it): a root-relative URL never starts with '//' (SPEC §1)."""
     pieces = []
     for part in target.parts:
         if part.kind == "text":
             pieces.append(part.value)
         elif part.kind == "path":
-            pieces.append(quote(step.path_info, safe=_PATH_SAFE + "/", encoding="latin-1"))
+            path = path_value(step.path_info)
+            pieces.append(quote(path, safe=_PATH_SAFE + "/", encoding="latin-1"))
         else:
             pieces.append(quote(step.captures[part.value], safe=_PATH_SAFE, encoding="latin-1"))
     location = "".join(pieces)
+    if root_relative(target.parts):
+        location = collapse_slashes(location)
     if query:
         base, hash_mark, fragment = location.partition("#")
         query = quote(query, safe=_QUERY_SAFE, encoding="latin-1", errors="replace")

@@ -29,7 +29,14 @@ from .ir import (
     Target,
     Use,
 )
-from .patterns import PatternError, is_dotted, parse_host, parse_path, parse_url
+from .patterns import (
+    PatternError,
+    is_dotted,
+    parse_host,
+    parse_path,
+    parse_url,
+    redirect_host_part,
+)
 from .source import Span
 
 RESERVED = frozenset({"status", "redirect"})
@@ -531,6 +538,7 @@ def lower(tree: Tree) -> tuple[RouteTable, list[Diagnostic]]:
     )
     _check_routes(lw, table)
     _check_hosts(lw, table)
+    _check_redirects(lw, table)
     return table, lw.diagnostics
 
 
@@ -558,6 +566,29 @@ def _check_routes(lw: _Lowerer, table: RouteTable) -> None:
                 route.path.span,
                 help=f"the first is at {first.span.line}:{first.span.column}",
             )
+
+
+def _check_redirects(lw: _Lowerer, table: RouteTable) -> None:
+    """E311: a redirect whose scheme or host a request can choose (SPEC §1).
+
+    Whether a capture is a host capture depends on the route, so a redirect
+    named by a `use` is checked for each route that uses it (and reported
+    once per place in its URL)."""
+    reported: set[tuple[Span, str]] = set()
+    for block in table.all_blocks():
+        host_captures = {c for p in block.patterns for c in p.captures}
+        for route in block.routes:
+            target = route.target
+            if not isinstance(target, RedirectTarget):
+                continue
+            found = redirect_host_part(target.parts, host_captures)
+            if found is None:
+                continue
+            part, message, help = found
+            span = target.url_span.shifted(part.offset, len(part.value) + 2)
+            if (span, message) not in reported:
+                reported.add((span, message))
+                lw.error("E311", message, span, help)
 
 
 def _check_hosts(lw: _Lowerer, table: RouteTable) -> None:

@@ -229,3 +229,18 @@ def dispatch(
             continue
         return Outcome(None, choice, cand, tried, candidates[i + 1 :])
     return Outcome(status=404, choice=choice, tried=tried)
+
+
+def updated_routing_args(before: Any, captures: Mapping[str, str]) -> tuple[Any, dict[str, Any]]:
+    """``wsgiorg.routing_args`` after a route with captures (SPEC §3): an
+    ``(args, kwargs)`` already there keeps its args and has its kwargs
+    updated; anything else (None, a string, a 3-tuple, kwargs that are not
+    a mapping) is taken as absent, as the generated module does."""
+    if (
+        isinstance(before, tuple)
+        and len(before) == 2
+        and isinstance(before[0], tuple | list)
+        and isinstance(before[1], Mapping)
+    ):
+        return before[0], {**before[1], **captures}
+    return (), dict(captures)

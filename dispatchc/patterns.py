@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import keyword
+import re
 import string
 
 from .ir import HostPattern, PathPattern, Segment, UrlPart
@@ -283,4 +284,116 @@ def parse_url(text: str) -> tuple[UrlPart, ...]:
         i += 1
     if buf:
         parts.append(UrlPart("text", "".join(buf)))
+    if parts and parts[0].kind == "text" and parts[0].value.startswith("//"):
+        raise PatternError(
+            "a redirect URL cannot start with '//'",
+            0,
+            2,
+            help="write the scheme for another host (https://example.com/...), "
+            "or one '/' for a path on this host",
+        )
     return tuple(parts)
+
+
+# -- where a redirect can send a client (SPEC §1) -----------------------------
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def root_relative(parts: tuple[UrlPart, ...]) -> bool:
+    """A URL that starts with '/' or ``{path}``: a path on the request's host.
+
+    Its Location is made safe at run time (``collapse_slashes``)."""
+    if not parts:
+        return False
+    first = parts[0]
+    return first.kind == "path" or (first.kind == "text" and first.value.startswith("/"))
+
+
+def may_start_with_two_slashes(parts: tuple[UrlPart, ...]) -> bool:
+    """Whether a root-relative URL's Location can start with '//' or '/\\'
+    at run time: its first two characters are not both written in the file
+    (a literal '//' is E307)."""
+    if not root_relative(parts):
+        return False
+    first = parts[0]
+    return first.kind != "text" or (len(first.value) < 2 and len(parts) > 1)
+
+
+def collapse_slashes(location: str) -> str:
+    """A root-relative Location with its leading run of '/' and '\\' made
+    one '/', so that it cannot name another host (``//evil.example``)."""
+    if location.startswith(("//", "/\\")):
+        return "/" + location.lstrip("/\\")
+    return location
+
+
+def path_value(path_info: str) -> str:
+    """What ``{path}`` stands for: PATH_INFO, which is empty or starts with
+    '/' (PEP 3333); any other value gets a '/' in front, so that ``{path}``
+    always ends a host written before it."""
+    if path_info[:1] != "/" and path_info:
+        return "/" + path_info
+    return path_info
+
+
+def redirect_host_part(
+    parts: tuple[UrlPart, ...], host_captures: set[str]
+) -> tuple[UrlPart, str, str] | None:
+    """The first capture or ``{path}`` through which a request could choose
+    the scheme or host of a redirect, with a message and a help; None when
+    the URL is safe (E311).
+
+    ``host_captures`` are the route's host captures (they hold only
+    ``a-z 0-9 - _``); every other capture is a path capture (any text).
+
+    - A URL that starts with '/' or ``{path}`` is a path on the request's
+      host: safe whatever it substitutes (a leading '//' is collapsed).
+    - After a scheme (``https:``) and the slashes that follow it, the
+      authority runs to the first '/', '?' or '#'. Host captures may appear
+      in it; a path capture may not. ``{path}``, which is empty or starts
+      with '/', ends it, once something of the host comes before it.
+    - Any other URL is relative to the request's URL; its first segment
+      (before the first '/', '?' or '#') could become a scheme, so it takes
+      no capture at all.
+    """
+    if not parts or root_relative(parts):
+        return None
+    first = parts[0]
+    scheme = _SCHEME.match(first.value) if first.kind == "text" else None
+    written = False  # something of the authority, or of the first segment, so far
+    for index, part in enumerate(parts):
+        name = "{" + part.value + "}"
+        if part.kind == "text":
+            text = part.value
+            if index == 0 and scheme is not None:
+                text = text[scheme.end() :].lstrip("/")
+            if any(c in text for c in "/?#"):
+                return None
+            written = written or bool(text)
+        elif part.kind == "path":
+            if written:
+                return None
+            return (
+                part,
+                f"'{name}' can set the host of the redirect: no host is written before it",
+                f"write the host before it (https://example.com{name}), "
+                f"or start the URL with it for a path on this host",
+            )
+        elif scheme is None:
+            return (
+                part,
+                f"'{name}' at the start of the redirect URL can set its scheme or host",
+                f"start the URL with '/' for a path on this host (/{name}), "
+                f"or with a scheme and host (https://example.com/{name})",
+            )
+        elif part.value in host_captures:
+            written = True
+        else:
+            return (
+                part,
+                f"path capture '{name}' can set the host of the redirect",
+                f"write the whole host before it (https://example.com/{name}); "
+                "a path capture may hold '@', ':' and '.'",
+            )
+    return None

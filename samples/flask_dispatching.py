@@ -10,6 +10,7 @@ time; nothing is parsed or interpreted per request.
 import importlib
 import ipaddress
 import threading
+from collections.abc import Mapping
 
 # -- runtime ------------------------------------------------------------------
 
@@ -27,33 +28,48 @@ class _DcCache:
 
     A hit is one dict lookup, without a lock. A miss locks only its own key,
     so a slow factory delays neither other keys nor hits. None and
-    exceptions are not cached. At most ``size`` apps are kept: the oldest
-    created is dropped first. The key is the argument itself for a factory
-    of one argument, else the tuple of its arguments.
+    exceptions are not cached, nor is anything else that is not callable
+    (TypeError). A factory that asks for its own key while making it (a
+    request to the same route, from inside the factory) gets a RuntimeError
+    rather than waiting for itself. At most ``size`` apps are kept: the
+    oldest created is dropped first. The key is the argument itself for a
+    factory of one argument, else the tuple of its arguments.
     """
 
-    __slots__ = ("_factory", "_mutex", "_pending", "_size", "apps")
+    __slots__ = ("_arity", "_factory", "_mutex", "_name", "_pending", "_size", "apps")
 
-    def __init__(self, factory, size, arity):
+    def __init__(self, factory, size, arity, name):
         self.apps = {}
         self._factory = factory if arity == 1 else (lambda args: factory(*args))
         self._size = size
+        self._arity = arity
+        self._name = name
         self._mutex = threading.Lock()
         self._pending = {}
 
     def create(self, key):
         if not self._size:
-            return self._factory(key)
+            return self._checked(key, self._factory(key))
+        me = threading.get_ident()
         with self._mutex:
             pending = self._pending.get(key)
             if pending is None:
-                pending = self._pending[key] = [threading.Lock(), 0]
+                # [the key's lock, requests waiting for it, the thread in the factory]
+                pending = self._pending[key] = [threading.Lock(), 0, None]
+            elif pending[2] == me:
+                raise RuntimeError(
+                    f"{self._call(key)} asked for its own application while making it"
+                )
             pending[1] += 1
         try:
             with pending[0]:
                 app = self.apps.get(key)
                 if app is None:
-                    app = self._factory(key)
+                    pending[2] = me
+                    try:
+                        app = self._checked(key, self._factory(key))
+                    finally:
+                        pending[2] = None
                     if app is not None:
                         with self._mutex:
                             apps = self.apps
@@ -66,6 +82,15 @@ class _DcCache:
                 pending[1] -= 1
                 if not pending[1]:
                     del self._pending[key]
+
+    def _checked(self, key, app):
+        if app is None or callable(app):
+            return app
+        raise TypeError(f"{self._call(key)} returned {app!r}, not a WSGI application or None")
+
+    def _call(self, key):
+        """The factory call that makes ``key``, as text: tenants:make_app('x')."""
+        return f"{self._name}({key!r})" if self._arity == 1 else f"{self._name}{key!r}"
 
 
 class _DcStatus:
@@ -90,6 +115,20 @@ class _DcStatus:
         if environ.get("REQUEST_METHOD") == "HEAD":
             return []
         return [self._body]
+
+
+def _dc_routing_args(old, captures):
+    """``wsgiorg.routing_args`` with a route's captures: an ``(args, kwargs)``
+    already there keeps its args and has its kwargs updated; anything else
+    in its place is taken as absent (SPEC §3)."""
+    if (
+        isinstance(old, tuple)
+        and len(old) == 2
+        and isinstance(old[0], (tuple, list))
+        and isinstance(old[1], Mapping)
+    ):
+        return old[0], {**old[1], **captures}
+    return (), captures
 
 
 _dc_bad_request = _DcStatus("400 Bad Request")
@@ -192,11 +231,11 @@ _dc_app_3 = _dc_load('myapplication', 'default_app')
 _dc_status_404 = _DcStatus('404 Not Found')
 
 # flask_dispatching.disp:21 /{prefix} -> myapplication:make_app(prefix)
-_dc_cache_3 = _DcCache(_dc_factory_1, 1024, 1)
+_dc_cache_3 = _DcCache(_dc_factory_1, 1024, 1, 'myapplication:make_app')
 _dc_apps_3 = _dc_cache_3.apps
 
 # flask_dispatching.disp:15 / -> myapplication:make_app(subdomain)
-_dc_cache_5 = _DcCache(_dc_factory_1, 1024, 1)
+_dc_cache_5 = _DcCache(_dc_factory_1, 1024, 1, 'myapplication:make_app')
 _dc_apps_5 = _dc_cache_5.apps
 
 # -- routes and path tables ---------------------------------------------------
@@ -237,10 +276,10 @@ def _dc_route_3_1(environ, start_response, parts, host):
             return _DC_FALLBACK
     environ["dispatchc.route"] = 'users.example.org /{prefix}'
     old = environ.get("wsgiorg.routing_args")
-    if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'prefix': v0})
-    else:
+    if old is None:
         environ["wsgiorg.routing_args"] = ((), {'prefix': v0})
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'prefix': v0})
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/' + v0
     environ["PATH_INFO"] = "/" + parts[2] if len(parts) > 2 else ""
     return app(environ, start_response)
@@ -266,10 +305,10 @@ def _dc_route_4_1(environ, start_response, parts, host):
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{subdomain}.example.com /'
     old = environ.get("wsgiorg.routing_args")
-    if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'subdomain': v0})
-    else:
+    if old is None:
         environ["wsgiorg.routing_args"] = ((), {'subdomain': v0})
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'subdomain': v0})
     return app(environ, start_response)
 
 

@@ -46,25 +46,38 @@ class _DcStatus:
 
 
 class _DcRedirect:
-    """``redirect CODE "URL"``: text, ``{capture}`` and ``{path}`` parts."""
+    """``redirect CODE "URL"``: text, ``{capture}`` and ``{path}`` parts.
 
-    __slots__ = ("_parts", "_status")
+    ``{path}`` is PATH_INFO, which is empty or starts with "/" (a "/" is put
+    before any other value), so it ends a host written before it. With
+    ``relative`` (a URL that starts with "/" or ``{path}``), a Location that
+    would start with "//" or "/\\" gets one "/" instead: it never names
+    another host, whatever the request puts in the path.
+    """
 
-    def __init__(self, status, parts):
+    __slots__ = ("_parts", "_relative", "_status")
+
+    def __init__(self, status, parts, relative=False):
         self._status = status
         self._parts = parts
+        self._relative = relative
 
     def __call__(self, environ, start_response):
-        captures = environ.get("wsgiorg.routing_args", ((), {}))[1]
         pieces = []
         for kind, value in self._parts:
             if kind == "text":
                 pieces.append(value)
             elif kind == "path":
-                pieces.append(_dc_quote(environ.get("PATH_INFO", ""), "/"))
+                path = environ.get("PATH_INFO", "")
+                if path and path[0] != "/":
+                    path = "/" + path
+                pieces.append(_dc_quote(path, "/"))
             else:
-                pieces.append(_dc_quote(captures[value], ""))
+                # Set by the route's function just before (SPEC §3).
+                pieces.append(_dc_quote(environ["wsgiorg.routing_args"][1][value], ""))
         location = "".join(pieces)
+        if self._relative and location.startswith(("//", "/\\")):
+            location = "/" + location.lstrip("/\\")
         query = environ.get("QUERY_STRING")
         if query:
             # Before a fragment, if the URL has one.

@@ -10,6 +10,7 @@ time; nothing is parsed or interpreted per request.
 import importlib
 import ipaddress
 import threading
+from collections.abc import Mapping
 from urllib.parse import quote
 
 # -- runtime ------------------------------------------------------------------
@@ -28,33 +29,48 @@ class _DcCache:
 
     A hit is one dict lookup, without a lock. A miss locks only its own key,
     so a slow factory delays neither other keys nor hits. None and
-    exceptions are not cached. At most ``size`` apps are kept: the oldest
-    created is dropped first. The key is the argument itself for a factory
-    of one argument, else the tuple of its arguments.
+    exceptions are not cached, nor is anything else that is not callable
+    (TypeError). A factory that asks for its own key while making it (a
+    request to the same route, from inside the factory) gets a RuntimeError
+    rather than waiting for itself. At most ``size`` apps are kept: the
+    oldest created is dropped first. The key is the argument itself for a
+    factory of one argument, else the tuple of its arguments.
     """
 
-    __slots__ = ("_factory", "_mutex", "_pending", "_size", "apps")
+    __slots__ = ("_arity", "_factory", "_mutex", "_name", "_pending", "_size", "apps")
 
-    def __init__(self, factory, size, arity):
+    def __init__(self, factory, size, arity, name):
         self.apps = {}
         self._factory = factory if arity == 1 else (lambda args: factory(*args))
         self._size = size
+        self._arity = arity
+        self._name = name
         self._mutex = threading.Lock()
         self._pending = {}
 
     def create(self, key):
         if not self._size:
-            return self._factory(key)
+            return self._checked(key, self._factory(key))
+        me = threading.get_ident()
         with self._mutex:
             pending = self._pending.get(key)
             if pending is None:
-                pending = self._pending[key] = [threading.Lock(), 0]
+                # [the key's lock, requests waiting for it, the thread in the factory]
+                pending = self._pending[key] = [threading.Lock(), 0, None]
+            elif pending[2] == me:
+                raise RuntimeError(
+                    f"{self._call(key)} asked for its own application while making it"
+                )
             pending[1] += 1
         try:
             with pending[0]:
                 app = self.apps.get(key)
                 if app is None:
-                    app = self._factory(key)
+                    pending[2] = me
+                    try:
+                        app = self._checked(key, self._factory(key))
+                    finally:
+                        pending[2] = None
                     if app is not None:
                         with self._mutex:
                             apps = self.apps
@@ -67,6 +83,15 @@ class _DcCache:
                 pending[1] -= 1
                 if not pending[1]:
                     del self._pending[key]
+
+    def _checked(self, key, app):
+        if app is None or callable(app):
+            return app
+        raise TypeError(f"{self._call(key)} returned {app!r}, not a WSGI application or None")
+
+    def _call(self, key):
+        """The factory call that makes ``key``, as text: tenants:make_app('x')."""
+        return f"{self._name}({key!r})" if self._arity == 1 else f"{self._name}{key!r}"
 
 
 class _DcStatus:
@@ -94,25 +119,38 @@ class _DcStatus:
 
 
 class _DcRedirect:
-    """``redirect CODE "URL"``: text, ``{capture}`` and ``{path}`` parts."""
+    """``redirect CODE "URL"``: text, ``{capture}`` and ``{path}`` parts.
 
-    __slots__ = ("_parts", "_status")
+    ``{path}`` is PATH_INFO, which is empty or starts with "/" (a "/" is put
+    before any other value), so it ends a host written before it. With
+    ``relative`` (a URL that starts with "/" or ``{path}``), a Location that
+    would start with "//" or "/\\" gets one "/" instead: it never names
+    another host, whatever the request puts in the path.
+    """
 
-    def __init__(self, status, parts):
+    __slots__ = ("_parts", "_relative", "_status")
+
+    def __init__(self, status, parts, relative=False):
         self._status = status
         self._parts = parts
+        self._relative = relative
 
     def __call__(self, environ, start_response):
-        captures = environ.get("wsgiorg.routing_args", ((), {}))[1]
         pieces = []
         for kind, value in self._parts:
             if kind == "text":
                 pieces.append(value)
             elif kind == "path":
-                pieces.append(_dc_quote(environ.get("PATH_INFO", ""), "/"))
+                path = environ.get("PATH_INFO", "")
+                if path and path[0] != "/":
+                    path = "/" + path
+                pieces.append(_dc_quote(path, "/"))
             else:
-                pieces.append(_dc_quote(captures[value], ""))
+                # Set by the route's function just before (SPEC §3).
+                pieces.append(_dc_quote(environ["wsgiorg.routing_args"][1][value], ""))
         location = "".join(pieces)
+        if self._relative and location.startswith(("//", "/\\")):
+            location = "/" + location.lstrip("/\\")
         query = environ.get("QUERY_STRING")
         if query:
             # Before a fragment, if the URL has one.
@@ -139,6 +177,20 @@ _DC_QUERY_SAFE = "-._~!$&'()*+,;=:@/?%"
 def _dc_quote(text, extra):
     """Percent-encode captured text (PATH_INFO bytes, latin-1) for a URL."""
     return quote(text, safe="-._~!$'()*,:@" + extra, encoding="latin-1", errors="replace")
+
+
+def _dc_routing_args(old, captures):
+    """``wsgiorg.routing_args`` with a route's captures: an ``(args, kwargs)``
+    already there keeps its args and has its kwargs updated; anything else
+    in its place is taken as absent (SPEC §3)."""
+    if (
+        isinstance(old, tuple)
+        and len(old) == 2
+        and isinstance(old[0], (tuple, list))
+        and isinstance(old[1], Mapping)
+    ):
+        return old[0], {**old[1], **captures}
+    return (), captures
 
 
 _dc_bad_request = _DcStatus("400 Bad Request")
@@ -236,7 +288,7 @@ _dc_status_204 = _DcStatus('204 No Content')
 _dc_status_404 = _DcStatus('404 Not Found')
 
 # tenants.disp:4 / -> tenants_app:make_app(tenant, region)
-_dc_cache_3 = _DcCache(_dc_factory_1, 256, 2)
+_dc_cache_3 = _DcCache(_dc_factory_1, 256, 2, 'tenants_app:make_app')
 _dc_apps_3 = _dc_cache_3.apps
 
 # tenants.disp:14 / -> redirect 302 'https://www.saas.example{path}'
@@ -269,10 +321,10 @@ def _dc_route_3_1(environ, start_response, parts, host):
     app = _dc_status_204
     environ["dispatchc.route"] = '{tenant}.{region}.saas.example /healthz'
     old = environ.get("wsgiorg.routing_args")
-    if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'tenant': v0, 'region': v1})
-    else:
+    if old is None:
         environ["wsgiorg.routing_args"] = ((), {'tenant': v0, 'region': v1})
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'tenant': v0, 'region': v1})
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/healthz'
     environ["PATH_INFO"] = "/" + parts[2] if len(parts) > 2 else ""
     return app(environ, start_response)
@@ -291,10 +343,10 @@ def _dc_route_3_2(environ, start_response, parts, host):
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.{region}.saas.example /'
     old = environ.get("wsgiorg.routing_args")
-    if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'tenant': v0, 'region': v1})
-    else:
+    if old is None:
         environ["wsgiorg.routing_args"] = ((), {'tenant': v0, 'region': v1})
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'tenant': v0, 'region': v1})
     return app(environ, start_response)
 
 

@@ -702,11 +702,13 @@ def _target(
     if kind == "status":
         return TargetSpec("status", code=draw(st.sampled_from([204, 404, 410, 299])))
     if kind == "redirect":
-        parts: list[tuple[str, Any]] = [
-            ("fixed", draw(st.sampled_from(["http://", "https://h.test/", "/", ""]))),
-            ("text", t.new("url")),
-        ]
+        fixed = draw(st.sampled_from(["http://", "https://h.test/", "/", ""]))
+        parts: list[tuple[str, Any]] = [("fixed", fixed), ("text", t.new("url"))]
         if captures and draw(st.booleans()):
+            if fixed in ("http://", ""):
+                # Not in the host or the first segment, where a capture
+                # could set the host (E311).
+                parts.append(("fixed", "/"))
             parts += [("cap", draw(st.sampled_from(captures))), ("text", t.new("url"))]
         if draw(st.booleans()):
             parts.append(("path", None))

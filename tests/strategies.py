@@ -5,7 +5,8 @@ segments ``a``/``b``/``c``/``é``) so that patterns overlap and random requests
 hit them often. Everything that would make a file a compile error (duplicate
 route shapes in a block, duplicate or ambiguous host patterns, factory
 arguments or redirect captures not available to the route, a capture name in
-both host and path) is avoided by construction, so ``TableSpec.source()``
+both host and path, a redirect URL whose host a capture or ``{path}`` could
+set) is avoided by construction, so ``TableSpec.source()``
 always compiles; tests may still ``assume`` it as a safety net.
 
 Also here: ``fake_targets``, a context manager that installs a module of WSGI
@@ -266,15 +267,15 @@ def factory_targets(draw, available: tuple[str, ...], mod: str = FAKE_MODULE) ->
 @st.composite
 def redirect_targets(draw, available: tuple[str, ...]) -> str:
     code = draw(st.sampled_from(REDIRECT_CODES))
-    pieces = draw(
-        st.lists(
-            st.sampled_from(
-                ("/r", "?k=v", "{path}", "{{lit}}", "-é-") + tuple("{" + c + "}" for c in available)
-            ),
-            max_size=4,
-        )
-    )
-    base = draw(st.sampled_from(("http://t", "https://t.example:8443", "")))
+    any_piece = ("/r", "?k=v", "{path}", "{{lit}}", "-é-") + tuple("{" + c + "}" for c in available)
+    base = draw(st.sampled_from(("http://t", "https://t.example:8443", "", "/")))
+    # After a host, or at the start: something that ends the host or the
+    # first segment, so that no capture can set them (E311); after "/",
+    # anything but a second "/" (E307).
+    first = ("/r", "?k=v", "{path}") if base != "/" else any_piece[1:]
+    pieces = draw(st.lists(st.sampled_from(any_piece), max_size=3))
+    if pieces or draw(st.booleans()):
+        pieces.insert(0, draw(st.sampled_from(first)))
     url = base + "".join(pieces)
     return f'redirect {code} "{url}"'
 
@@ -580,9 +581,12 @@ def requests(draw, spec: TableSpec | None = None) -> dict[str, Any]:
         environ["SCRIPT_NAME"] = script
     routing = draw(
         st.sampled_from(
-            (None, None, None, ((), {}), (("pos",), {"h1": "old", "k": "v", "p0": "old"}))
+            (None, None, None, ((), {}), (("pos",), {"h1": "old", "k": "v", "p0": "old"}), "")
+            + ("x", (1, 2, 3), ((), None))  # not (args, kwargs): taken as absent
         )
     )
-    if routing is not None:
+    if isinstance(routing, tuple) and len(routing) == 2 and isinstance(routing[1], dict):
         environ["wsgiorg.routing_args"] = (routing[0], dict(routing[1]))
+    elif routing is not None:
+        environ["wsgiorg.routing_args"] = routing
     return environ

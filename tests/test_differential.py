@@ -70,10 +70,16 @@ def event(text: str) -> None:
 
 
 def expected_routing_args(before: Any, captures: dict[str, str]) -> Any:
-    """SPEC §3: an existing value is kept, its kwargs updated with the captures."""
+    """SPEC §3: an existing value is kept, its kwargs updated with the
+    captures; one that is not an (args, kwargs) pair is taken as absent."""
     if not captures:
         return before
-    if before is _ABSENT:
+    if not (
+        type(before) is tuple
+        and len(before) == 2
+        and type(before[0]) in (tuple, list)
+        and isinstance(before[1], dict)
+    ):
         return ((), captures)
     return (before[0], {**before[1], **captures})
 
@@ -86,10 +92,16 @@ def expected_location(target: RedirectTarget, outcome: Outcome, query: str) -> s
         if part.kind == "text":
             out.append(unquote(part.value, encoding="latin-1"))
         elif part.kind == "path":
-            out.append(cand.path_info)
+            path = cand.path_info
+            out.append(path if path.startswith("/") or not path else "/" + path)
         else:
             out.append(cand.captures[part.value])
     location = "".join(out)
+    first = target.parts[0] if target.parts else None
+    if first is not None and (first.kind == "path" or first.value.startswith("/")):
+        # SPEC §1: a Location relative to the host never starts with "//". (A
+        # backslash from the request is sent as %5C: only slashes collapse.)
+        location = "/" + location.lstrip("/") if location.startswith("//") else location
     if query:
         has_q = any(p.kind == "text" and "?" in p.value for p in target.parts)
         location += ("&" if has_q else "?") + query

@@ -797,3 +797,112 @@ def test_lazy_missing_module_fails_at_the_first_request():
         request(module.application, "/a")
     with pytest.raises(ModuleNotFoundError):
         request(module.application, "/f/x")
+
+
+# -- 10. a factory that asks for its own key, or makes no application ----------
+
+
+def _only_cache(module: types.ModuleType) -> Any:
+    """The module's one factory cache (a compiler-owned name, _dc_cache_N)."""
+    (cache,) = [v for k, v in vars(module).items() if k.startswith("_dc_cache_")]
+    return cache
+
+
+@pytest.mark.parametrize("how", ["application", "create", "cycle"])
+def test_factory_asking_for_its_own_key_raises_instead_of_deadlocking(target, how):
+    """A factory that requests its own key from inside itself (through the
+    module's application, or the cache directly, or through another key
+    whose factory asks for the first) would wait forever for the lock its
+    own thread holds. It gets a RuntimeError naming the factory and the key
+    instead; nothing stays locked or cached."""
+    calls = Calls()
+    inner: list[Any] = []
+    module: types.ModuleType | None = None
+    misbehave = threading.Event()
+    misbehave.set()
+
+    def make(key):
+        n = calls.add(key)
+        assert module is not None
+        if misbehave.is_set():
+            if key == "loop":
+                # Another key works from inside a factory...
+                inner.append(request(module.application, "/t/side").body)
+                # ...its own does not.
+                if how == "application":
+                    request(module.application, "/t/loop/again")
+                elif how == "create":
+                    _only_cache(module).create("loop")
+                else:
+                    request(module.application, "/t/back")
+            elif key == "back":
+                request(module.application, "/t/loop")
+        return App(f"{key}#{n}")
+
+    mod = target(make=make)
+    module = build_module(f"/t/{{k}} -> {mod}:make(k)\n")
+    worker = started(request, module.application, "/t/loop")
+    with pytest.raises(RuntimeError) as info:
+        worker.finish()  # fails (instead of hanging) if the key deadlocks
+    assert str(info.value) == f"{mod}:make('loop') asked for its own application while making it"
+    assert inner == ["side#2"]
+    assert calls.items == (["loop", "side", "back"] if how == "cycle" else ["loop", "side"])
+
+    # Nothing is left locked: the next request for the key, from another
+    # thread, calls the (now well-behaved) factory and gets its application.
+    misbehave.clear()
+    again = started(request, module.application, "/t/loop").finish()
+    assert again.status_code == 200 and again.body.startswith("loop#")
+    assert started(request, module.application, "/t/loop").finish().body == again.body
+    # Other keys were not affected: "side" stayed cached.
+    assert request(module.application, "/t/side").body == "side#2"
+
+
+def test_a_factory_catching_the_reentry_error_still_makes_its_app(target):
+    module: types.ModuleType | None = None
+    errors: list[str] = []
+
+    def make(key):
+        assert module is not None
+        try:
+            request(module.application, f"/{key}")
+        except RuntimeError as exc:
+            errors.append(str(exc))
+        return App(key)
+
+    mod = target(make=make)
+    module = build_module(f"/{{k}} -> {mod}:make(k)\n")
+    assert started(request, module.application, "/x").finish().body == "x"
+    assert errors == [f"{mod}:make('x') asked for its own application while making it"]
+    assert request(module.application, "/x").body == "x"  # cached: no second call
+    assert len(errors) == 1
+
+
+@pytest.mark.parametrize("option", ["", "cache 0", "cache 1"])
+@pytest.mark.parametrize("made", [42, "app", {"config": 1}], ids=["int", "str", "dict"])
+def test_factory_returning_no_application_raises_and_caches_nothing(target, option, made):
+    calls = Calls()
+
+    def make(key, region):
+        n = calls.add((key, region))
+        return made if n == 1 else App(f"{key}#{n}")
+
+    mod = target(make=make)
+    app = build_module(f'/{{k}} -> {mod}:make(k, "eu") {option}\n').application
+    with pytest.raises(TypeError) as info:
+        request(app, "/x")
+    assert str(info.value) == (
+        f"{mod}:make('x', 'eu') returned {made!r}, not a WSGI application or None"
+    )
+    # Not cached: the next request calls the factory again and is served,
+    # from another thread (no lock left held).
+    response = started(request, app, "/x").finish()
+    assert response.status_code == 200 and response.body == "x#2"
+    assert calls.items == [("x", "eu"), ("x", "eu")]
+
+
+def test_factory_of_one_argument_is_named_with_its_key(target):
+    mod = target(make=lambda key: 42)
+    app = build_module(f"host {{sub}}.example.com {{\n    / -> {mod}:make(sub)\n}}\n").application
+    with pytest.raises(TypeError, match=rf"^{mod}:make\('acme'\) returned 42, not a WSGI"):
+        request(app, "/", host="acme.example.com")

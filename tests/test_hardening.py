@@ -31,6 +31,7 @@ them) and are part of the assertion messages. They are not stored with
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import gc
 import ipaddress
@@ -1166,3 +1167,117 @@ def test_semantics_doc_names_only_tests_of_this_file():
     named = set(re.findall(r"`(test_\w+)`", doc))
     assert len(named) >= 10
     assert named <= {name for name in globals() if name.startswith("test_")}
+
+
+# == 5. Whatever a middleware left in wsgiorg.routing_args ===================
+
+ROUTING_ARGS_ROUTES = """
+host {sub}.example.com {
+    /f/{page} -> T:make(sub, page)
+    /a/{page} -> T:seen
+    /r/{page} -> redirect 302 "/new/{page}"
+    /         -> T:seen
+}
+"""
+
+#: Values that are not an (args, kwargs) pair: not a tuple, not two items,
+#: args that are not a tuple or list, kwargs that are not a mapping.
+NOT_ROUTING_ARGS = [
+    None, "", (), "ab", "xyz", b"ab", 42, ("a", "b", "c"), ((), None), ((), "kw"),
+    ((), ["k"]), (None, {}), ([], 5), [(), {}],
+]  # fmt: skip
+
+
+class SeenArgs:
+    """An app that answers with the routing args it was given (repr)."""
+
+    def __call__(self, environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [repr(environ.get("wsgiorg.routing_args", "absent")).encode()]
+
+
+@pytest.fixture(scope="module")
+def routing_args_app() -> Callable:
+    seen = SeenArgs()
+    return build(ROUTING_ARGS_ROUTES, seen=seen, make=lambda sub, page: seen).application
+
+
+def _redirect(app: Callable, environ: dict) -> tuple[str, str]:
+    out: dict[str, Any] = {}
+
+    def start_response(status, headers, exc_info=None):
+        out["status"], out["headers"] = status, dict(headers)
+
+    b"".join(app(environ, start_response))
+    return out["status"], out["headers"]["Location"]
+
+
+@pytest.mark.parametrize("value", NOT_ROUTING_ARGS, ids=repr)
+def test_routing_args_that_are_not_a_pair_are_taken_as_absent(routing_args_app, value):
+    """A route with captures replaces such a value with ((), captures),
+    instead of failing the request with a 500 (an app route, a factory
+    route, and a redirect that reads its captures back)."""
+    host = "acme.example.com"
+    for path, captures in [
+        ("/a/x", {"sub": "acme", "page": "x"}),
+        ("/f/x", {"sub": "acme", "page": "x"}),
+        ("/", {"sub": "acme"}),
+    ]:
+        environ = environ_for(host, path)
+        environ["wsgiorg.routing_args"] = value
+        status, body = call(routing_args_app, environ)
+        assert (status, ast.literal_eval(body.decode())) == (200, ((), captures))
+    environ = environ_for(host, "/r/x")
+    environ["wsgiorg.routing_args"] = value
+    assert _redirect(routing_args_app, environ) == ("302 Found", "/new/x")
+    assert environ["wsgiorg.routing_args"] == ((), {"sub": "acme", "page": "x"})
+
+
+def test_routing_args_pair_is_kept_and_updated(routing_args_app):
+    for value, args in [
+        ((("pos",), types.MappingProxyType({"k": "v", "page": "old"})), ("pos",)),
+        ((["pos"], {"k": "v"}), ["pos"]),
+    ]:
+        environ = environ_for("acme.example.com", "/a/x")
+        environ["wsgiorg.routing_args"] = value
+        want = (args, {"k": "v", "page": "x", "sub": "acme"})
+        status, body = call(routing_args_app, environ)
+        assert (status, ast.literal_eval(body.decode())) == (200, want)
+
+
+class Watched(dict):
+    """An environ that records which keys are read."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key):
+        self.read.add(key)
+        return super().__contains__(key)
+
+
+@pytest.mark.parametrize("value", [None, "ab", (1, 2, 3), ((), {"k": "v"})], ids=repr)
+def test_redirect_without_captures_does_not_read_routing_args(value):
+    module = build(
+        """
+        /old -> redirect 301 "/new{path}"
+        /moved -> redirect 308 "https://example.com/"
+        / -> status 404
+        """
+    )
+    for path, want in [("/old/x", ("301 Moved Permanently", "/new/x")),
+                       ("/moved", ("308 Permanent Redirect", "https://example.com/"))]:  # fmt: skip
+        environ = Watched(environ_for("example.com", path))
+        environ["wsgiorg.routing_args"] = value
+        assert _redirect(module.application, environ) == want
+        assert "wsgiorg.routing_args" not in environ.read
+        assert environ["wsgiorg.routing_args"] is value  # left as it was

@@ -271,6 +271,29 @@ CASES = [
     ("E307", '/ -> redirect 301 "/{"', 1, 21, "unclosed '{' in redirect URL"),
     ("E307", '/ -> redirect 301 "/}"', 1, 21, "single '}' in redirect URL"),
     ("E307", '/ -> redirect 301 "/{1x}"', 1, 21, "'{1x}' is not a capture name"),
+    ("E307", '/ -> redirect 301 "//cdn.example/x"', 1, 20, "a redirect URL cannot start with '//'"),
+    # E311 a capture or {path} that can set a redirect's host
+    (
+        "E311",
+        '/{x} -> redirect 301 "https://example.com{x}"',
+        1,
+        42,
+        "path capture '{x}' can set the host of the redirect",
+    ),
+    (
+        "E311",
+        '/{x} -> redirect 301 "{x}{path}"',
+        1,
+        23,
+        "'{x}' at the start of the redirect URL can set its scheme or host",
+    ),
+    (
+        "E311",
+        '/a -> redirect 301 "https://{path}"',
+        1,
+        29,
+        "'{path}' can set the host of the redirect: no host is written before it",
+    ),
     # E308 options on targets they don't apply to
     ("E308", "/ -> status 200 cache 3", 1, 17, "'cache' applies only to a factory target"),
     ("E308", "/ -> a:b cache 3", 1, 10, "'cache' applies only to a factory target"),

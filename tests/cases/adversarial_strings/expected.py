@@ -9,6 +9,7 @@ time; nothing is parsed or interpreted per request.
 
 import importlib
 import threading
+from collections.abc import Mapping
 from urllib.parse import quote
 
 # -- runtime ------------------------------------------------------------------
@@ -27,33 +28,48 @@ class _DcCache:
 
     A hit is one dict lookup, without a lock. A miss locks only its own key,
     so a slow factory delays neither other keys nor hits. None and
-    exceptions are not cached. At most ``size`` apps are kept: the oldest
-    created is dropped first. The key is the argument itself for a factory
-    of one argument, else the tuple of its arguments.
+    exceptions are not cached, nor is anything else that is not callable
+    (TypeError). A factory that asks for its own key while making it (a
+    request to the same route, from inside the factory) gets a RuntimeError
+    rather than waiting for itself. At most ``size`` apps are kept: the
+    oldest created is dropped first. The key is the argument itself for a
+    factory of one argument, else the tuple of its arguments.
     """
 
-    __slots__ = ("_factory", "_mutex", "_pending", "_size", "apps")
+    __slots__ = ("_arity", "_factory", "_mutex", "_name", "_pending", "_size", "apps")
 
-    def __init__(self, factory, size, arity):
+    def __init__(self, factory, size, arity, name):
         self.apps = {}
         self._factory = factory if arity == 1 else (lambda args: factory(*args))
         self._size = size
+        self._arity = arity
+        self._name = name
         self._mutex = threading.Lock()
         self._pending = {}
 
     def create(self, key):
         if not self._size:
-            return self._factory(key)
+            return self._checked(key, self._factory(key))
+        me = threading.get_ident()
         with self._mutex:
             pending = self._pending.get(key)
             if pending is None:
-                pending = self._pending[key] = [threading.Lock(), 0]
+                # [the key's lock, requests waiting for it, the thread in the factory]
+                pending = self._pending[key] = [threading.Lock(), 0, None]
+            elif pending[2] == me:
+                raise RuntimeError(
+                    f"{self._call(key)} asked for its own application while making it"
+                )
             pending[1] += 1
         try:
             with pending[0]:
                 app = self.apps.get(key)
                 if app is None:
-                    app = self._factory(key)
+                    pending[2] = me
+                    try:
+                        app = self._checked(key, self._factory(key))
+                    finally:
+                        pending[2] = None
                     if app is not None:
                         with self._mutex:
                             apps = self.apps
@@ -66,6 +82,15 @@ class _DcCache:
                 pending[1] -= 1
                 if not pending[1]:
                     del self._pending[key]
+
+    def _checked(self, key, app):
+        if app is None or callable(app):
+            return app
+        raise TypeError(f"{self._call(key)} returned {app!r}, not a WSGI application or None")
+
+    def _call(self, key):
+        """The factory call that makes ``key``, as text: tenants:make_app('x')."""
+        return f"{self._name}({key!r})" if self._arity == 1 else f"{self._name}{key!r}"
 
 
 class _DcStatus:
@@ -93,25 +118,38 @@ class _DcStatus:
 
 
 class _DcRedirect:
-    """``redirect CODE "URL"``: text, ``{capture}`` and ``{path}`` parts."""
+    """``redirect CODE "URL"``: text, ``{capture}`` and ``{path}`` parts.
 
-    __slots__ = ("_parts", "_status")
+    ``{path}`` is PATH_INFO, which is empty or starts with "/" (a "/" is put
+    before any other value), so it ends a host written before it. With
+    ``relative`` (a URL that starts with "/" or ``{path}``), a Location that
+    would start with "//" or "/\\" gets one "/" instead: it never names
+    another host, whatever the request puts in the path.
+    """
 
-    def __init__(self, status, parts):
+    __slots__ = ("_parts", "_relative", "_status")
+
+    def __init__(self, status, parts, relative=False):
         self._status = status
         self._parts = parts
+        self._relative = relative
 
     def __call__(self, environ, start_response):
-        captures = environ.get("wsgiorg.routing_args", ((), {}))[1]
         pieces = []
         for kind, value in self._parts:
             if kind == "text":
                 pieces.append(value)
             elif kind == "path":
-                pieces.append(_dc_quote(environ.get("PATH_INFO", ""), "/"))
+                path = environ.get("PATH_INFO", "")
+                if path and path[0] != "/":
+                    path = "/" + path
+                pieces.append(_dc_quote(path, "/"))
             else:
-                pieces.append(_dc_quote(captures[value], ""))
+                # Set by the route's function just before (SPEC §3).
+                pieces.append(_dc_quote(environ["wsgiorg.routing_args"][1][value], ""))
         location = "".join(pieces)
+        if self._relative and location.startswith(("//", "/\\")):
+            location = "/" + location.lstrip("/\\")
         query = environ.get("QUERY_STRING")
         if query:
             # Before a fragment, if the URL has one.
@@ -138,6 +176,20 @@ _DC_QUERY_SAFE = "-._~!$&'()*+,;=:@/?%"
 def _dc_quote(text, extra):
     """Percent-encode captured text (PATH_INFO bytes, latin-1) for a URL."""
     return quote(text, safe="-._~!$'()*,:@" + extra, encoding="latin-1", errors="replace")
+
+
+def _dc_routing_args(old, captures):
+    """``wsgiorg.routing_args`` with a route's captures: an ``(args, kwargs)``
+    already there keeps its args and has its kwargs updated; anything else
+    in its place is taken as absent (SPEC §3)."""
+    if (
+        isinstance(old, tuple)
+        and len(old) == 2
+        and isinstance(old[0], (tuple, list))
+        and isinstance(old[1], Mapping)
+    ):
+        return old[0], {**old[1], **captures}
+    return (), captures
 
 
 _dc_bad_request = _DcStatus("400 Bad Request")
@@ -171,15 +223,15 @@ _dc_factory_1 = _dc_load('mod.sub', 'make')
 _dc_factory_2 = _dc_load('mod', 'make')
 
 # routes.disp:8 /{a}/{b}/{c} -> mod.sub:make('\u2028|\t|\u200b|😀', '{a}', a, b, c)
-_dc_cache_1 = _DcCache(_dc_factory_1, 1024, 5)
+_dc_cache_1 = _DcCache(_dc_factory_1, 1024, 5, 'mod.sub:make')
 _dc_apps_1 = _dc_cache_1.apps
 
 # routes.disp:6 /args/{x} -> mod:make(x, '"; import os; os.system(\'x\') #', '\\', '{{x}}', '日本語', '\\n"""')
-_dc_cache_2 = _DcCache(_dc_factory_2, 1024, 6)
+_dc_cache_2 = _DcCache(_dc_factory_2, 1024, 6, 'mod:make')
 _dc_apps_2 = _dc_cache_2.apps
 
 # routes.disp:7 /inject -> mod:make("')", "__import__('os')", '#', '\\"', '}}{')
-_dc_cache_5 = _DcCache(_dc_factory_2, 1024, 5)
+_dc_cache_5 = _DcCache(_dc_factory_2, 1024, 5, 'mod:make')
 _dc_apps_5 = _dc_cache_5.apps
 
 # routes.disp:2 /braces -> redirect 301 'https://example.com/{{literal}}/{{{path}}}'
@@ -218,10 +270,10 @@ def _dc_route_1_1(environ, start_response, parts, host):
             return _DC_FALLBACK
     environ["dispatchc.route"] = 'default /{a}/{b}/{c}'
     old = environ.get("wsgiorg.routing_args")
-    if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'a': v0, 'b': v1, 'c': v2})
-    else:
+    if old is None:
         environ["wsgiorg.routing_args"] = ((), {'a': v0, 'b': v1, 'c': v2})
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'a': v0, 'b': v1, 'c': v2})
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/' + v0 + '/' + v1 + '/' + v2
     environ["PATH_INFO"] = "/" + parts[4] if len(parts) > 4 else ""
     return app(environ, start_response)
@@ -239,10 +291,10 @@ def _dc_route_1_2(environ, start_response, parts, host):
             return _DC_FALLBACK
     environ["dispatchc.route"] = 'default /args/{x}'
     old = environ.get("wsgiorg.routing_args")
-    if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'x': v0})
-    else:
+    if old is None:
         environ["wsgiorg.routing_args"] = ((), {'x': v0})
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'x': v0})
     script = '/args/' + v0
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
     environ["PATH_INFO"] = environ["PATH_INFO"][len(script) :]

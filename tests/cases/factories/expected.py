@@ -10,6 +10,7 @@ time; nothing is parsed or interpreted per request.
 import importlib
 import ipaddress
 import threading
+from collections.abc import Mapping
 
 # -- runtime ------------------------------------------------------------------
 
@@ -44,33 +45,48 @@ class _DcCache:
 
     A hit is one dict lookup, without a lock. A miss locks only its own key,
     so a slow factory delays neither other keys nor hits. None and
-    exceptions are not cached. At most ``size`` apps are kept: the oldest
-    created is dropped first. The key is the argument itself for a factory
-    of one argument, else the tuple of its arguments.
+    exceptions are not cached, nor is anything else that is not callable
+    (TypeError). A factory that asks for its own key while making it (a
+    request to the same route, from inside the factory) gets a RuntimeError
+    rather than waiting for itself. At most ``size`` apps are kept: the
+    oldest created is dropped first. The key is the argument itself for a
+    factory of one argument, else the tuple of its arguments.
     """
 
-    __slots__ = ("_factory", "_mutex", "_pending", "_size", "apps")
+    __slots__ = ("_arity", "_factory", "_mutex", "_name", "_pending", "_size", "apps")
 
-    def __init__(self, factory, size, arity):
+    def __init__(self, factory, size, arity, name):
         self.apps = {}
         self._factory = factory if arity == 1 else (lambda args: factory(*args))
         self._size = size
+        self._arity = arity
+        self._name = name
         self._mutex = threading.Lock()
         self._pending = {}
 
     def create(self, key):
         if not self._size:
-            return self._factory(key)
+            return self._checked(key, self._factory(key))
+        me = threading.get_ident()
         with self._mutex:
             pending = self._pending.get(key)
             if pending is None:
-                pending = self._pending[key] = [threading.Lock(), 0]
+                # [the key's lock, requests waiting for it, the thread in the factory]
+                pending = self._pending[key] = [threading.Lock(), 0, None]
+            elif pending[2] == me:
+                raise RuntimeError(
+                    f"{self._call(key)} asked for its own application while making it"
+                )
             pending[1] += 1
         try:
             with pending[0]:
                 app = self.apps.get(key)
                 if app is None:
-                    app = self._factory(key)
+                    pending[2] = me
+                    try:
+                        app = self._checked(key, self._factory(key))
+                    finally:
+                        pending[2] = None
                     if app is not None:
                         with self._mutex:
                             apps = self.apps
@@ -83,6 +99,15 @@ class _DcCache:
                 pending[1] -= 1
                 if not pending[1]:
                     del self._pending[key]
+
+    def _checked(self, key, app):
+        if app is None or callable(app):
+            return app
+        raise TypeError(f"{self._call(key)} returned {app!r}, not a WSGI application or None")
+
+    def _call(self, key):
+        """The factory call that makes ``key``, as text: tenants:make_app('x')."""
+        return f"{self._name}({key!r})" if self._arity == 1 else f"{self._name}{key!r}"
 
 
 class _DcStatus:
@@ -107,6 +132,20 @@ class _DcStatus:
         if environ.get("REQUEST_METHOD") == "HEAD":
             return []
         return [self._body]
+
+
+def _dc_routing_args(old, captures):
+    """``wsgiorg.routing_args`` with a route's captures: an ``(args, kwargs)``
+    already there keeps its args and has its kwargs updated; anything else
+    in its place is taken as absent (SPEC §3)."""
+    if (
+        isinstance(old, tuple)
+        and len(old) == 2
+        and isinstance(old[0], (tuple, list))
+        and isinstance(old[1], Mapping)
+    ):
+        return old[0], {**old[1], **captures}
+    return (), captures
 
 
 _dc_bad_request = _DcStatus("400 Bad Request")
@@ -219,35 +258,35 @@ _dc_factory_7 = _DcLazy('pages.factory', 'make_page')
 _dc_factory_8 = _dc_load('defaults', 'make')
 
 # routes.disp:5 /orgs/{org}/repos/{repo} -> repos:make(tenant, org, repo, 'git', 3)
-_dc_cache_1 = _DcCache(_dc_factory_1, 0, 5)
+_dc_cache_1 = _DcCache(_dc_factory_1, 0, 5, 'repos:make')
 _dc_apps_1 = _dc_cache_1.apps
 
 # routes.disp:4 /u/{user} -> user_app
-_dc_cache_2 = _DcCache(_dc_factory_2, 2, 1)
+_dc_cache_2 = _DcCache(_dc_factory_2, 2, 1, 'accounts.apps:make_user_app')
 _dc_apps_2 = _dc_cache_2.apps
 
 # routes.disp:7 /none -> statics:make()
-_dc_cache_3 = _DcCache(_dc_factory_3, 1024, 0)
+_dc_cache_3 = _DcCache(_dc_factory_3, 1024, 0, 'statics:make')
 _dc_apps_3 = _dc_cache_3.apps
 
 # routes.disp:6 /static -> statics:make('static', -1)
-_dc_cache_4 = _DcCache(_dc_factory_4, 1024, 2)
+_dc_cache_4 = _DcCache(_dc_factory_4, 1024, 2, 'statics:make')
 _dc_apps_4 = _dc_cache_4.apps
 
 # routes.disp:3 /{user} -> user_app
-_dc_cache_5 = _DcCache(_dc_factory_5, 16, 1)
+_dc_cache_5 = _DcCache(_dc_factory_5, 16, 1, 'accounts.apps:make_user_app')
 _dc_apps_5 = _dc_cache_5.apps
 
 # routes.disp:8 / -> tenants:make_app(tenant)
-_dc_cache_6 = _DcCache(_dc_factory_6, 100, 1)
+_dc_cache_6 = _DcCache(_dc_factory_6, 100, 1, 'tenants:make_app')
 _dc_apps_6 = _dc_cache_6.apps
 
 # routes.disp:11 /{page} -> pages.factory:make_page(page, '')
-_dc_cache_7 = _DcCache(_dc_factory_7, 1024, 2)
+_dc_cache_7 = _DcCache(_dc_factory_7, 1024, 2, 'pages.factory:make_page')
 _dc_apps_7 = _dc_cache_7.apps
 
 # routes.disp:10 / -> defaults:make()
-_dc_cache_8 = _DcCache(_dc_factory_8, 1024, 0)
+_dc_cache_8 = _DcCache(_dc_factory_8, 1024, 0, 'defaults:make')
 _dc_apps_8 = _dc_cache_8.apps
 
 # -- routes and path tables ---------------------------------------------------
@@ -274,10 +313,10 @@ def _dc_route_1_1(environ, start_response, parts, host):
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /orgs/{org}/repos/{repo}'
     old = environ.get("wsgiorg.routing_args")
-    if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'tenant': v0, 'org': v1, 'repo': v2})
-    else:
+    if old is None:
         environ["wsgiorg.routing_args"] = ((), {'tenant': v0, 'org': v1, 'repo': v2})
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'tenant': v0, 'org': v1, 'repo': v2})
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/orgs/' + v1 + '/repos/' + v2
     environ["PATH_INFO"] = "/" + parts[5] if len(parts) > 5 else ""
     return app(environ, start_response)
@@ -296,10 +335,10 @@ def _dc_route_1_2(environ, start_response, parts, host):
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /u/{user}'
     old = environ.get("wsgiorg.routing_args")
-    if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'tenant': v0, 'user': v1})
-    else:
+    if old is None:
         environ["wsgiorg.routing_args"] = ((), {'tenant': v0, 'user': v1})
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'tenant': v0, 'user': v1})
     script = '/u/' + v1
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
     environ["PATH_INFO"] = environ["PATH_INFO"][len(script) :]
@@ -318,10 +357,10 @@ def _dc_route_1_3(environ, start_response, parts, host):
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /none'
     old = environ.get("wsgiorg.routing_args")
-    if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'tenant': v0})
-    else:
+    if old is None:
         environ["wsgiorg.routing_args"] = ((), {'tenant': v0})
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'tenant': v0})
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/none'
     environ["PATH_INFO"] = environ["PATH_INFO"][5 :]
     return app(environ, start_response)
@@ -339,10 +378,10 @@ def _dc_route_1_4(environ, start_response, parts, host):
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /static'
     old = environ.get("wsgiorg.routing_args")
-    if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'tenant': v0})
-    else:
+    if old is None:
         environ["wsgiorg.routing_args"] = ((), {'tenant': v0})
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'tenant': v0})
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/static'
     environ["PATH_INFO"] = environ["PATH_INFO"][7 :]
     return app(environ, start_response)
@@ -361,10 +400,10 @@ def _dc_route_1_5(environ, start_response, parts, host):
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /{user}'
     old = environ.get("wsgiorg.routing_args")
-    if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'tenant': v0, 'user': v1})
-    else:
+    if old is None:
         environ["wsgiorg.routing_args"] = ((), {'tenant': v0, 'user': v1})
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'tenant': v0, 'user': v1})
     script = '/' + v1
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
     environ["PATH_INFO"] = environ["PATH_INFO"][len(script) :]
@@ -383,10 +422,10 @@ def _dc_route_1_6(environ, start_response, parts, host):
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /'
     old = environ.get("wsgiorg.routing_args")
-    if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'tenant': v0})
-    else:
+    if old is None:
         environ["wsgiorg.routing_args"] = ((), {'tenant': v0})
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'tenant': v0})
     return app(environ, start_response)
 
 
@@ -416,10 +455,10 @@ def _dc_route_2_1(environ, start_response, parts, host):
             return _DC_FALLBACK
     environ["dispatchc.route"] = 'default /{page}'
     old = environ.get("wsgiorg.routing_args")
-    if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'page': v0})
-    else:
+    if old is None:
         environ["wsgiorg.routing_args"] = ((), {'page': v0})
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'page': v0})
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/' + v0
     environ["PATH_INFO"] = "/" + parts[2] if len(parts) > 2 else ""
     return app(environ, start_response)

@@ -8,6 +8,7 @@ time; nothing is parsed or interpreted per request.
 """
 
 import ipaddress
+from collections.abc import Mapping
 from urllib.parse import quote
 
 # -- runtime ------------------------------------------------------------------
@@ -38,25 +39,38 @@ class _DcStatus:
 
 
 class _DcRedirect:
-    """``redirect CODE "URL"``: text, ``{capture}`` and ``{path}`` parts."""
+    """``redirect CODE "URL"``: text, ``{capture}`` and ``{path}`` parts.
 
-    __slots__ = ("_parts", "_status")
+    ``{path}`` is PATH_INFO, which is empty or starts with "/" (a "/" is put
+    before any other value), so it ends a host written before it. With
+    ``relative`` (a URL that starts with "/" or ``{path}``), a Location that
+    would start with "//" or "/\\" gets one "/" instead: it never names
+    another host, whatever the request puts in the path.
+    """
 
-    def __init__(self, status, parts):
+    __slots__ = ("_parts", "_relative", "_status")
+
+    def __init__(self, status, parts, relative=False):
         self._status = status
         self._parts = parts
+        self._relative = relative
 
     def __call__(self, environ, start_response):
-        captures = environ.get("wsgiorg.routing_args", ((), {}))[1]
         pieces = []
         for kind, value in self._parts:
             if kind == "text":
                 pieces.append(value)
             elif kind == "path":
-                pieces.append(_dc_quote(environ.get("PATH_INFO", ""), "/"))
+                path = environ.get("PATH_INFO", "")
+                if path and path[0] != "/":
+                    path = "/" + path
+                pieces.append(_dc_quote(path, "/"))
             else:
-                pieces.append(_dc_quote(captures[value], ""))
+                # Set by the route's function just before (SPEC §3).
+                pieces.append(_dc_quote(environ["wsgiorg.routing_args"][1][value], ""))
         location = "".join(pieces)
+        if self._relative and location.startswith(("//", "/\\")):
+            location = "/" + location.lstrip("/\\")
         query = environ.get("QUERY_STRING")
         if query:
             # Before a fragment, if the URL has one.
@@ -83,6 +97,20 @@ _DC_QUERY_SAFE = "-._~!$&'()*+,;=:@/?%"
 def _dc_quote(text, extra):
     """Percent-encode captured text (PATH_INFO bytes, latin-1) for a URL."""
     return quote(text, safe="-._~!$'()*,:@" + extra, encoding="latin-1", errors="replace")
+
+
+def _dc_routing_args(old, captures):
+    """``wsgiorg.routing_args`` with a route's captures: an ``(args, kwargs)``
+    already there keeps its args and has its kwargs updated; anything else
+    in its place is taken as absent (SPEC §3)."""
+    if (
+        isinstance(old, tuple)
+        and len(old) == 2
+        and isinstance(old[0], (tuple, list))
+        and isinstance(old[1], Mapping)
+    ):
+        return old[0], {**old[1], **captures}
+    return (), captures
 
 
 _dc_bad_request = _DcStatus("400 Bad Request")
@@ -216,10 +244,10 @@ def _dc_route_2_1(environ, start_response, parts, host):
     app = _dc_redirect_3
     environ["dispatchc.route"] = '{user}.people.example.com /{page}'
     old = environ.get("wsgiorg.routing_args")
-    if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'user': v0, 'page': v1})
-    else:
+    if old is None:
         environ["wsgiorg.routing_args"] = ((), {'user': v0, 'page': v1})
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'user': v0, 'page': v1})
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/' + v1
     environ["PATH_INFO"] = "/" + parts[2] if len(parts) > 2 else ""
     return app(environ, start_response)
@@ -231,10 +259,10 @@ def _dc_route_2_2(environ, start_response, parts, host):
     app = _dc_redirect_4
     environ["dispatchc.route"] = '{user}.people.example.com /'
     old = environ.get("wsgiorg.routing_args")
-    if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'user': v0})
-    else:
+    if old is None:
         environ["wsgiorg.routing_args"] = ((), {'user': v0})
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'user': v0})
     return app(environ, start_response)
 
 
@@ -250,10 +278,10 @@ def _dc_route_3_1(environ, start_response, parts, host):
     app = _dc_redirect_5
     environ["dispatchc.route"] = 'default /moved/{id}'
     old = environ.get("wsgiorg.routing_args")
-    if old:
-        environ["wsgiorg.routing_args"] = (old[0], {**old[1], 'id': v0})
-    else:
+    if old is None:
         environ["wsgiorg.routing_args"] = ((), {'id': v0})
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'id': v0})
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/moved/' + v0
     environ["PATH_INFO"] = "/" + parts[3] if len(parts) > 3 else ""
     return app(environ, start_response)
