@@ -708,7 +708,7 @@ def importable(tmp_path, monkeypatch):
         sys.modules.pop(name, None)
 
 
-APP_SOURCE = '''
+APP_SOURCE = """
 def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"lazy app"]
@@ -719,7 +719,7 @@ def make(key):
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [("made " + key).encode()]
     return made
-'''
+"""
 
 
 def _fresh(importable, count):

@@ -268,9 +268,9 @@ def check_string_argument(value: str) -> None:
     assert environ["dispatchc.route"] == "default /arg"
 
 
-one_line_text = st.lists(
-    st.one_of(st.sampled_from(NASTY), st.text(max_size=4)), max_size=8
-).map(lambda parts: "".join(parts).replace("\n", "").replace("\r", ""))
+one_line_text = st.lists(st.one_of(st.sampled_from(NASTY), st.text(max_size=4)), max_size=8).map(
+    lambda parts: "".join(parts).replace("\n", "").replace("\r", "")
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -321,7 +321,7 @@ def test_invalid_string_literals_are_diagnosed(literal):
 
 
 def test_invalid_utf8_is_diagnosed():
-    raw = b'/arg -> ' + TARGET.encode() + b':f("\xff\xfe")\n'
+    raw = b"/arg -> " + TARGET.encode() + b':f("\xff\xfe")\n'
     with pytest.raises(DispatchError) as info:
         load_table("routes.disp", raw)
     assert [d.code for d in info.value.diagnostics] == ["E002"]
@@ -519,7 +519,7 @@ TOKEN_ENDS = (" ", "\t", "\x0c", "#")
         for n in NASTY
         if "\n" not in n and n not in IDENTIFIER_CHARS and n not in TOKEN_ENDS
     ]
-    + [f"{TARGET}:f{n}" for n in ("(", "('x')", "(x=1)", "(1,)", "(\"x\"")]
+    + [f"{TARGET}:f{n}" for n in ("(", "('x')", "(x=1)", "(1,)", '("x"')]
     + [
         "os;import:app",
         "a..b:app",
@@ -588,11 +588,11 @@ def test_unusual_valid_references(module, attr):
 
 
 def test_hand_case_quotes_backslashes_and_braces():
-    argument = "it's \"quoted\" C:\\dir\\ {{x}} ''' \"\"\" # %s \u2028 \u202e end"
+    argument = 'it\'s "quoted" C:\\dir\\ {{x}} \'\'\' """ # %s \u2028 \u202e end'
     url = "http://h.test/it's/{{x}}/%7B?a='b'#frag"
     text = (
         f"use made = {TARGET}:f({quote(argument)}, k, 7)\n"
-        f"/r/{{k}} -> redirect 308 \"{url}/{{k}}/{{path}}\"\n"
+        f'/r/{{k}} -> redirect 308 "{url}/{{k}}/{{path}}"\n'
         f"/f/{{k}} -> made\n"
         "/ -> status 404\n"
     )
@@ -707,9 +707,7 @@ def check_imports(code: str, targets: set[str]) -> None:
 
 
 def test_generated_module_imports_only_stdlib_and_targets():
-    check_imports(
-        compile_text(_RICH), {TARGET, "lazy_target_mod.sub", "other_target_mod"}
-    )
+    check_imports(compile_text(_RICH), {TARGET, "lazy_target_mod.sub", "other_target_mod"})
 
 
 def test_sample_imports_only_stdlib_and_targets():

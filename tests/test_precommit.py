@@ -80,7 +80,10 @@ def test_check_hook(repo, hook_env):
     missing = try_repo(repo, "dispatchc-check", hook_env)
     assert missing.returncode == 1 and "missing" in missing.stdout
     subprocess.run(
-        [sys.executable, "-m", "dispatchc", "build", "routes.disp"], cwd=repo, check=True, timeout=60
+        [sys.executable, "-m", "dispatchc", "build", "routes.disp"],
+        cwd=repo,
+        check=True,
+        timeout=60,
     )
     fresh = try_repo(repo, "dispatchc-check", hook_env)
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
