@@ -208,8 +208,11 @@ def test_ci_installs_and_tests_as_the_readme_says():
     assert "python -m pytest" in second and "'.[dev]'" in second
     run = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     commands = [line for line in run if line and not line.startswith("#")]
-    assert commands[-2:] == [install, second]
-    assert "rm -rf .venv" in commands  # a fresh environment, as on a new machine
+    at = commands.index(install)
+    assert commands[at : at + 2] == [install, second]
+    assert "rm -rf .venv" in commands[:at]  # a fresh environment, as on a new machine
+    # The repository's own lint configuration is checked after the tests.
+    assert commands[at + 2 :] == [".venv/bin/ruff check .", ".venv/bin/ruff format --check ."]
 
 
 def test_no_test_uses_a_fixture_that_breaks_junitxml(request):
