@@ -15,7 +15,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .codegen import generate
+from . import plan, targets
 from .diagnostics import Diagnostic, sort_key
 from .errors import DispatchError
 from .ir import RouteTable
@@ -104,7 +104,12 @@ def compile_file(path: Path, output: Path, raw: bytes | None = None) -> str:
     data = path.read_bytes() if raw is None else raw
     with _gc_paused():
         table, source = _compiled(str(path), data)
-        return generate(table, source, source_name(path, output))
+        try:
+            built = plan.build(table)
+        except plan.PlanError as exc:
+            raise DispatchError(source, exc.diagnostics) from None
+        job = targets.Job(built, source, source_name(path, output))
+        return targets.get(targets.DEFAULT).emit(job)
 
 
 # The first line of every generated file, whatever its target (a comment in

@@ -91,6 +91,42 @@ class RedirectTarget:
 Target = AppTarget | FactoryTarget | StatusTarget | RedirectTarget
 
 
+# -- canonical text --------------------------------------------------------
+
+
+def disp_string(value: str) -> str:
+    """A string as the routing language writes it (escapes ``\\"`` and ``\\\\``)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def arg_text(arg: Arg) -> str:
+    return disp_string(str(arg.value)) if arg.kind == "str" else str(arg.value)
+
+
+def options_text(target: Target) -> str:
+    """The options of a target as written after it (``cache 256 lazy``), or ""."""
+    out = []
+    if isinstance(target, FactoryTarget) and target.cache != DEFAULT_CACHE:
+        out.append(f"cache {target.cache}")
+    if isinstance(target, AppTarget | FactoryTarget) and target.lazy:
+        out.append("lazy")
+    return " ".join(out)
+
+
+def target_text(target: Target, with_options: bool = True) -> str:
+    """A target as the routing language writes it, with its options."""
+    if isinstance(target, AppTarget):
+        text = target.ref
+    elif isinstance(target, FactoryTarget):
+        text = f"{target.ref}({', '.join(arg_text(a) for a in target.args)})"
+    elif isinstance(target, StatusTarget):
+        text = f"status {target.code}"
+    else:
+        text = f"redirect {target.code} {disp_string(target.url)}"
+    options = options_text(target) if with_options else ""
+    return f"{text} {options}" if options else text
+
+
 # -- patterns --------------------------------------------------------------
 
 
@@ -168,6 +204,11 @@ class Route:
     target: Target
     use: str | None = None  # the `use` name it was written with, if any
     span: Span = _span()
+
+    @property
+    def target_text(self) -> str:
+        """Its target as written: the ``use`` name, or the target itself."""
+        return self.use or target_text(self.target)
 
 
 @dataclass(frozen=True, slots=True)
