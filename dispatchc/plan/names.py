@@ -10,7 +10,9 @@ too.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
 from collections.abc import Iterable
 
 #: Readable part of a name, at most this many characters.
@@ -21,20 +23,14 @@ def digest(text: str, size: int = 6) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:size]
 
 
+_OTHER = re.compile(r"[^a-z0-9]+")
+
+
+@functools.lru_cache(maxsize=4096)
 def identifier(text: str, limit: int = LIMIT) -> str:
     """``text`` as lowercase ASCII letters, digits and single underscores;
     never empty (``x``). Longer text is cut and given a hash of the whole."""
-    out: list[str] = []
-    pending = False
-    for char in text.lower():
-        if char.isascii() and char.isalnum():
-            if pending and out:
-                out.append("_")
-            out.append(char)
-            pending = False
-        else:
-            pending = True
-    name = "".join(out) or "x"
+    name = _OTHER.sub("_", text.lower()).strip("_") or "x"
     if len(name) > limit:
         name = name[:limit].rstrip("_") + "_" + digest(text)
     return name

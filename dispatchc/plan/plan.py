@@ -43,6 +43,9 @@ class RoutePlan:
     rank: int
     route: Route
     name: str  # unique in its block, from its path
+    #: What SCRIPT_NAME gains when this route handles a request, when it
+    #: does not depend on the request (no capture in the path); else None.
+    script: str | None
 
     @property
     def path(self) -> PathPattern:
@@ -55,14 +58,6 @@ class RoutePlan:
     @property
     def is_factory(self) -> bool:
         return isinstance(self.route.target, FactoryTarget)
-
-    @property
-    def script(self) -> str | None:
-        """What SCRIPT_NAME gains when this route handles a request, when
-        it does not depend on the request (no capture in the path)."""
-        if self.path.captures:
-            return None
-        return "".join("/" + (s.literal or "") for s in self.path.segments)
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -169,6 +164,12 @@ def _too_large(block: Block, exc: TableTooLarge) -> Diagnostic:
     )
 
 
+def _script(path: PathPattern) -> str | None:
+    if path.captures:
+        return None
+    return "".join("/" + (s.literal or "") for s in path.segments)
+
+
 def _route_names(routes: tuple[Route, ...]) -> dict[str, str]:
     return unique(
         (r.path.text, "root" if not r.path.segments else identifier(r.path.text))
@@ -187,7 +188,9 @@ def _block_plan(block: Block, name: str, limit: int) -> BlockPlan:
         block,
         name,
         order.ordered_patterns(block.patterns),
-        tuple(RoutePlan(rank, r, names[r.path.text]) for rank, r in enumerate(routes)),
+        tuple(
+            RoutePlan(rank, r, names[r.path.text], _script(r.path)) for rank, r in enumerate(routes)
+        ),
         table,
     )
 

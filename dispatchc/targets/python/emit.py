@@ -10,6 +10,7 @@ repr'd, capture sources), never fragments of Python to paste.
 from __future__ import annotations
 
 import http
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,10 +70,6 @@ def walker(depth: int) -> str:
     return f"_dc_walk_{depth}"
 
 
-def walker_factory(depth: int) -> str:
-    return f"_dc_walker_{depth}({{}})" if depth <= UNROLL else f"_dc_walker({depth}{{}})"
-
-
 @dataclass
 class Load:
     name: str
@@ -129,13 +126,14 @@ class Names:
         return f"_dc_status_{code}"
 
     @staticmethod
-    def states(block: BlockPlan) -> list[str]:
-        """A name per state (by index), from the steps that lead to it."""
+    def states(block: BlockPlan, skip: Container[int] = ()) -> dict[int, str]:
+        """A name per state (by index), from the steps that lead to it;
+        none for the states in ``skip`` (which must have no children)."""
         keys: list[str] = [""] * len(block.states)
         readable: list[str] = [""] * len(block.states)
         # Parents come after children (the root is last): walk backwards.
         for state in reversed(block.states):
-            if state.parent is None:
+            if state.parent is None or state.index in skip:
                 continue
             step = "\0" if state.step is None else state.step
             keys[state.index] = digest(keys[state.parent] + "/" + step, 16)
@@ -143,12 +141,15 @@ class Names:
             readable[state.index] = readable[state.parent] + "__" + part
         bases = []
         for state in block.states:
+            if state.index in skip:
+                continue
             text = readable[state.index]
             if len(text) > LIMIT:
                 text = text[:LIMIT].rstrip("_") + "_" + keys[state.index][:8]
             bases.append((keys[state.index], f"_dc_state_{block.name}{text}"))
         final = unique(bases)
-        return [final[key] for key, _ in bases]
+        indexes = [s.index for s in block.states if s.index not in skip]
+        return {index: final[key] for index, (key, _) in zip(indexes, bases, strict=True)}
 
 
 def target_comment(route: RoutePlan) -> str:
@@ -175,19 +176,67 @@ def is_static(block: BlockPlan, route: RoutePlan) -> bool:
     return not (isinstance(target, RedirectTarget) and any(p.kind != "text" for p in target.parts))
 
 
-def state_rows(block: BlockPlan, route_name: dict[int, str]) -> list[dict[str, Any]]:
-    """The states of a block as the templates write them."""
-    names = Names.states(block)
+def leaves(block: BlockPlan) -> dict[int, RoutePlan]:
+    """The states written as one line in their parent (``_dc_leaves``), with
+    their route: a literal route with nothing to substitute, whose state no
+    other route continues (no children, nothing else in its chain but its
+    parent's), and whose path is written as PATH_INFO holds it (ASCII), so
+    that the run time can rebuild its state from the segment and the app."""
+    found: dict[int, RoutePlan] = {}
+    for state in block.states:
+        if state.parent is None or state.step is None or state.children or state.other is not None:
+            continue
+        parent = block.states[state.parent]
+        if len(state.chain) != len(parent.chain) + 1 or state.chain[1:] != parent.chain:
+            continue
+        route = block.routes[state.chain[0]]
+        if (
+            len(route.path.segments) == state.depth
+            and is_static(block, route)
+            and route.path.text == route.script
+        ):
+            found[state.index] = route
+    return found
+
+
+def state_rows(
+    block: BlockPlan,
+    route_name: dict[int, str],
+    found: dict[int, RoutePlan],
+    leaf_app: dict[int, Any],
+) -> list[dict[str, Any]]:
+    """The states of a block as the templates write them: the ``found``
+    leaves (``leaves(block)``) inside their parent, ``leaf_app`` giving
+    what each leaf's route calls."""
+    names = Names.states(block, found)
     rows = []
     for state in block.states:
+        if state.index in found:
+            continue
         chain = [route_name[r] for r in state.chain]
+        script = None
+        row_leaves = [
+            (pyrepr(key), leaf_app[child], target_comment(found[child]))
+            for key, child in state.children
+            if child in found
+        ]
+        if row_leaves:
+            assert state.step is not None or state.parent is None
+            script = found[next(c for _, c in state.children if c in found)].script
+            script = script[: script.rindex("/")]
         rows.append(
             {
                 "name": names[state.index],
-                "children": [(pyrepr(key), names[child]) for key, child in state.children],
+                "children": [
+                    (pyrepr(key), names[child])
+                    for key, child in state.children
+                    if child not in found
+                ],
                 "other": "None" if state.other is None else names[state.other],
                 "first": chain[0] if chain else "None",
                 "rest": chain[1:],
+                "leaves": row_leaves,
+                "script": script,
             }
         )
     return rows

@@ -32,8 +32,9 @@ from ..python.emit import (
     status_line,
     target_comment,
     tidy,
+    UNROLL,
+    leaves,
     walker,
-    walker_factory,
 )
 from ..python.select import Runtime, join
 
@@ -173,48 +174,53 @@ def _function(block: BlockPlan, route: RoutePlan, names: Names) -> dict[str, Any
     return data
 
 
-def _block(block: BlockPlan, names: Names) -> dict[str, Any]:
+def _block(block: BlockPlan, names: Names, has_hosts: bool) -> dict[str, Any]:
+    found = leaves(block)
+    leaf_ranks = {r.rank for r in found.values()}
     routes = [
         _static(block, r, names) if is_static(block, r) else _function(block, r, names)
         for r in block.routes
     ]
-    route_name = {r.rank: Names.route(block, r) for r in block.routes}
-    states = state_rows(block, route_name)
-    return {
+    data: dict[str, Any] = {
         "comment": comment(block.label),
         "name": block.name,
-        "routes": routes,
-        "states": states,
-        "root": states[-1]["name"],
         "depth": block.depth,
+        "walker": walker(block.depth),
+        "prefixes": block.prefixes,
+        "answers": None,
     }
+    root = block.root
+    if has_hosts and not block.depth and len(root.chain) == 1 and routes[0]["kind"] == "static":
+        # A block whose one route always answers: its host entries call the
+        # app directly, and no table is written.
+        data["answers"] = routes[0]
+        return data
+    route_name = {r.rank: Names.route(block, r) for r in block.routes}
+    leaf = {index: routes[route.rank] for index, route in found.items()}
+    data["routes"] = [r for r, plan in zip(routes, block.routes, strict=True) if plan.rank not in leaf_ranks]
+    data["states"] = state_rows(block, route_name, found, leaf)
+    data["root"] = data["states"][-1]["name"]
+    return data
 
 
 # -- hosts ---------------------------------------------------------------------
 
 
-def _entry(block: BlockPlan, data: dict[str, Any], k: int) -> str:
-    """A host entry (see ``runtime/entry.py``) as an expression."""
-    root = block.root
-    if not block.depth:
-        first = data["routes"][0] if data["routes"] else None
-        if len(root.chain) == 1 and first is not None and first["kind"] == "static":
-            # Only "/" routes, and the one that answers depends on nothing.
-            app = first["app"] or first["name"] + "[0]"
-            return f"(None, {app}, {pyrepr(first['names'][k])}, 0)"
-        return f"(False, {data['root']}, _DC_NO_CAPTURES, {k})"
-    return f"({walker(block.depth)}, {data['root']}, _DC_NO_CAPTURES, {k})"
+def _entry(block: dict[str, Any], k: int) -> dict[str, Any]:
+    """A host entry (see ``runtime/entry.py``): the block and the index of
+    the pattern that matched."""
+    return {"block": block, "k": k}
 
 
 def _hosts(plan: Plan, blocks: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    exact: dict[str, str] = {}
-    exact_port: dict[tuple[str, int], str] = {}
-    fast: dict[str, str] = {}
-    patterns: dict[int, dict[str, dict[tuple[int, int | None], str]]] = {}
+    exact: dict[str, Any] = {}
+    exact_port: dict[tuple[str, int], Any] = {}
+    fast: dict[str, Any] = {}
+    patterns: dict[int, dict[str, dict[tuple[int, int | None], Any]]] = {}
     ported = {r.pattern.host for r in plan.hosts if r.pattern.kind == "exact" and r.pattern.port}
     for rule in plan.hosts:
         pattern = rule.pattern
-        entry = _entry(rule.block, blocks[rule.block.name], rule.index)
+        entry = _entry(blocks[rule.block.name], rule.index)
         if pattern.kind == "exact":
             if pattern.port is None:
                 exact[pattern.host] = entry
@@ -225,14 +231,9 @@ def _hosts(plan: Plan, blocks: dict[str, dict[str, Any]]) -> dict[str, Any]:
                 fast[f"{pattern.host}:{pattern.port}"] = entry
             continue
         key = (0 if pattern.kind == "wildcard" else len(pattern.captures), pattern.port)
-        names = pyrepr(pattern.captures) if pattern.captures else "None"
+        entry["captures"] = pattern.captures or None
         suffixes = patterns.setdefault(len(pattern.suffix), {})
-        suffixes.setdefault(pattern.host, {})[key] = f"({entry}, {names})"
-    default = (
-        _entry(plan.default, blocks[plan.default.name], 0)
-        if plan.default is not None
-        else "_DC_NOWHERE"
-    )
+        suffixes.setdefault(pattern.host, {})[key] = entry
     return {
         "exact": sorted(exact.items()),
         "exact_port": sorted(exact_port.items()),
@@ -249,34 +250,29 @@ def _hosts(plan: Plan, blocks: dict[str, dict[str, Any]]) -> dict[str, Any]:
             )
             for size in sorted(patterns, reverse=True)
         ],
-        "default": default,
+        "default": None if plan.default is None else _entry(blocks[plan.default.name], 0),
     }
 
 
 def context(plan: Plan) -> dict[str, Any]:
     names = Names.of(plan)
-    blocks = {b.name: _block(b, names) for b in plan.blocks}
+    blocks = {b.name: _block(b, names, plan.has_hosts) for b in plan.blocks}
     statuses = sorted(
         {r.target.code for b in plan.blocks for r in b.routes if isinstance(r.target, StatusTarget)}
     )
+    depths = {b["depth"] for b in blocks.values() if b["depth"]}
     ctx: dict[str, Any] = {
         "loads": list(names.loads.values()),
         "statuses": [(Names.status(c), status_line(c)) for c in statuses],
         "blocks": [blocks[b.name] for b in plan.blocks],
         "has_hosts": plan.has_hosts,
-        "walkers": sorted(
-            {(walker(b.depth), walker_factory(b.depth).format("")) for b in plan.blocks if b.depth}
-        ),
+        "walkers": [(walker(d), d) for d in sorted(depths)],
+        "unroll": UNROLL,
     }
     if plan.has_hosts:
         ctx["hosts"] = _hosts(plan, blocks)
     else:
-        default = blocks[plan.default.name] if plan.default is not None else None
-        ctx["application"] = (
-            walker_factory(default["depth"]).format(", " * (default["depth"] > 4) + default["root"])
-            if default is not None
-            else None
-        )
+        ctx["default"] = blocks[plan.default.name] if plan.default is not None else None
     return ctx
 
 
