@@ -29,7 +29,7 @@ from .ir import (
     StatusTarget,
     Target,
 )
-from .matcher import BlockChoice, choose_block, path_candidates
+from .plan.matcher import BlockChoice, choose_block, path_candidates
 from .source import Span
 
 Rule = Callable[[RouteTable], Iterator[Diagnostic]]

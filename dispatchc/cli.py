@@ -12,14 +12,23 @@ import stat
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import targets
+from ._version import __version__
 from .checks import check
-from .compiler import analyse, compile_file, default_output, output_problem, write_atomic
+from .compiler import analyse, compile_source
 from .diagnostics import Diagnostic, render_github, render_json, render_text, sort_key
-from .errors import DispatchError
-from .fmt import run as run_fmt
-from .resolve import resolve
+from .errors import DispatchError, UsageError
+from .files import (
+    check_outputs,
+    output_paths,
+    output_problem,
+    read_source,
+    write_atomic,
+    write_stdout,
+)
 from .source import Source
+from .tools.fmt import run as run_fmt
+from .tools.resolve import resolve
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,8 +57,20 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_CommandParser)
     sub.required = True
 
-    build = sub.add_parser("build", help="compile routing files into Python modules")
+    build = sub.add_parser(
+        "build",
+        help="compile routing files (into Python modules, or another target's output)",
+        epilog="targets:\n"
+        + "\n".join(f"  {name:<8}{summary}" for name, summary in targets.summaries()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     build.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    build.add_argument(
+        "--target",
+        choices=list(targets.REGISTRY),
+        default=targets.DEFAULT,
+        help=f"what to compile to (default {targets.DEFAULT}; see below)",
+    )
     build.add_argument(
         "-o",
         "--output",
@@ -133,65 +154,34 @@ def _lazy(module: str):  # type: ignore[no-untyped-def]
     def call(args: argparse.Namespace) -> int:
         import importlib
 
-        return importlib.import_module(f"dispatchc.{module}").run(args)  # type: ignore[no-any-return]
+        return importlib.import_module(f"dispatchc.tools.{module}").run(args)  # type: ignore[no-any-return]
 
     return call
 
 
-def _outputs(files: list[Path], output: str | None) -> list[Path]:
-    if output is None:
-        return [default_output(f) for f in files]
-    if not output:
-        raise _Usage("-o needs a path")
-    out = Path(output)
-    spelled_as_directory = output.endswith(("/", os.sep))
-    if out.is_dir():
-        if len(files) == 1:
-            return [out / default_output(Path(files[0].name))]
-    elif out.exists() or os.path.islink(out):
-        if spelled_as_directory:
-            raise _Usage(f"-o {output}: not a directory")
-        if len(files) > 1:
-            raise _Usage(f"-o {output} must be a directory when several files are given")
-        return [out]
-    elif len(files) == 1:
-        if spelled_as_directory:
-            raise _Usage(f"-o {output}: no such directory (create it, or name the output file)")
-        return [out]
-    return [out / default_output(Path(f.name)) for f in files]
-
-
-def _read(path: Path) -> bytes:
-    if path.is_dir():
-        raise _Usage(f"cannot read {path}: Is a directory")
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise _Usage(f"cannot read {path}: {reason}") from None
-
-
-class _Usage(Exception):
-    pass
-
-
 def cmd_build(args: argparse.Namespace) -> int:
     files: list[Path] = args.files
+    target = targets.get(args.target)
+    options: dict[str, object] = {}
+
+    def default(path: Path) -> Path:
+        return target.default_output(path, options)
+
     to_stdout = args.output == "-"
     if to_stdout and len(files) > 1:
-        raise _Usage("-o - writes one output to stdout: give one file")
+        raise UsageError("-o - writes one output to stdout: give one file")
     if to_stdout and args.check:
-        raise _Usage("--check compares with an output file: -o - names none")
-    raws = [_read(path) for path in files]
-    # On stdout, the module is the one build would write beside its source.
-    outputs = [default_output(files[0])] if to_stdout else _outputs(files, args.output)
+        raise UsageError("--check compares with an output file: -o - names none")
+    raws = [read_source(path) for path in files]
+    # On stdout, the output is the one build would write beside its source.
+    outputs = [default(files[0])] if to_stdout else output_paths(files, args.output, default)
     if not to_stdout:
-        _check_outputs(files, outputs)
+        check_outputs(files, outputs)
     compiled: list[tuple[Path, str]] = []
     failed = False
     for path, out, raw in zip(files, outputs, raws, strict=True):
         try:
-            compiled.append((out, compile_file(path, out, raw)))
+            compiled.append((out, compile_source(path, raw, out, args.target, options)))
         except DispatchError as exc:
             print(exc.render(), file=sys.stderr)
             failed = True
@@ -212,7 +202,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.check:
         return _check(compiled)
     if to_stdout:
-        _write_stdout(compiled[0][1])
+        write_stdout(compiled[0][1])
         return 0
     try:
         write_atomic(compiled)
@@ -224,33 +214,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_stdout(text: str) -> None:
-    """The module's UTF-8 bytes, whatever the locale's encoding."""
-    sys.stdout.flush()
-    buffer = getattr(sys.stdout, "buffer", None)
-    if buffer is None:
-        sys.stdout.write(text)
-    else:
-        buffer.write(text.encode("utf-8"))
-    sys.stdout.flush()
-
-
-def _check_outputs(files: list[Path], outputs: list[Path]) -> None:
-    """Refuse to overwrite an input, or to write two inputs to one file."""
-    inputs = {f.resolve() for f in files}
-    seen: dict[Path, Path] = {}
-    for path, out in zip(files, outputs, strict=True):
-        target = out.resolve()
-        if target in inputs:
-            raise _Usage(f"output {out} would overwrite an input file")
-        if target in seen:
-            raise _Usage(f"{seen[target]} and {path} would both be written to {out}")
-        seen[target] = path
-
-
 def cmd_lint(args: argparse.Namespace) -> int:
     files: list[Path] = args.files
-    raws = [_read(path) for path in files]
+    raws = [read_source(path) for path in files]
     found: list[tuple[Source, Diagnostic]] = []
     for path, raw in zip(files, raws, strict=True):
         result = analyse(str(path), raw)
@@ -321,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except _Usage as exc:
+    except UsageError as exc:
         print(f"dispatchc: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:

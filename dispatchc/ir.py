@@ -7,6 +7,7 @@ whatever their layout (``fmt`` relies on that). Precedence is data too:
 
 from __future__ import annotations
 
+import http
 from dataclasses import dataclass, field
 
 from .source import Span
@@ -92,6 +93,15 @@ Target = AppTarget | FactoryTarget | StatusTarget | RedirectTarget
 
 
 # -- canonical text --------------------------------------------------------
+
+
+def status_line(code: int) -> str:
+    """``404 Not Found``: a status code with its reason phrase."""
+    try:
+        phrase = http.HTTPStatus(code).phrase
+    except ValueError:
+        phrase = "Unknown"
+    return f"{code} {phrase}"
 
 
 def disp_string(value: str) -> str:

@@ -11,9 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from dispatchc.codegen import generate
-from dispatchc.compiler import load_table
-from dispatchc.parser import decode
+from dispatchc.compiler import compile_source
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -24,8 +22,7 @@ _counter = itertools.count()
 def compile_text(text: str, name: str = "routes.disp") -> str:
     """Compile routing text to the generated module's source."""
     raw = textwrap.dedent(text).encode("utf-8")
-    table = load_table(name, raw)
-    return generate(table, decode(name, raw), name)
+    return compile_source(Path(name), raw, Path(name))
 
 
 def load_module(code: str, name: str | None = None) -> ModuleType:

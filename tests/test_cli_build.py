@@ -22,7 +22,7 @@ import pytest
 
 import dispatchc
 from dispatchc.cli import main
-from dispatchc.compiler import output_problem
+from dispatchc.files import output_problem
 
 from .conftest import SAMPLES
 
@@ -880,7 +880,7 @@ KILLED_BUILD = """\
 import os, signal, sys
 import dispatchc.compiler
 from dispatchc.cli import main
-from dispatchc.compiler import output_problem
+from dispatchc.files import output_problem
 
 def replace(src, dst):
     os.kill(os.getpid(), signal.SIGKILL)

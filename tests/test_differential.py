@@ -2,7 +2,7 @@
 
 Random valid routing files (tests/strategies.py) are compiled and imported
 with fake targets; random requests go to both the generated ``application``
-and ``dispatchc.matcher.dispatch``, which must agree on the status, the
+and ``dispatchc.plan.matcher.dispatch``, which must agree on the status, the
 handling route, the app, SCRIPT_NAME, PATH_INFO and ``wsgiorg.routing_args``.
 Factories return an app or None from a deterministic function of their
 arguments, which the matcher's ``returns_app`` uses too.
@@ -29,7 +29,7 @@ from hypothesis.control import currently_in_test_context
 
 from dispatchc.compiler import load_table
 from dispatchc.ir import AppTarget, FactoryTarget, RedirectTarget, RouteTable, StatusTarget
-from dispatchc.matcher import Outcome, dispatch
+from dispatchc.plan.matcher import Outcome, dispatch
 
 from .conftest import build_module, compile_text, load_module
 from .strategies import (

@@ -31,13 +31,11 @@ import pytest
 
 from dispatchc.checks import check
 from dispatchc.cli import main
-from dispatchc.codegen import generate
 from dispatchc.compiler import analyse
 from dispatchc.diagnostics import CODES, ERROR, Diagnostic, render_text
-from dispatchc.errors import DispatchError
-from dispatchc.fmt import format_text
-from dispatchc.resolve import resolve
 from dispatchc.source import Source
+from dispatchc.tools.fmt import format_text
+from dispatchc.tools.resolve import resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -82,10 +80,6 @@ def diagnose(body: str, *, imports: bool = False) -> tuple[Source, list[Diagnost
     if not result.ok:
         return result.source, result.diagnostics
     assert result.table is not None
-    try:
-        generate(result.table, result.source, "routes.disp")
-    except DispatchError as exc:
-        return exc.source, exc.diagnostics
     found = result.diagnostics + check(result.table)
     if imports:
         found += resolve(result.table, ".")

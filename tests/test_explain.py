@@ -34,7 +34,8 @@ from werkzeug.test import EnvironBuilder
 
 from dispatchc.cli import main
 from dispatchc.compiler import load_table
-from dispatchc.explain import (
+from dispatchc.ir import RouteTable
+from dispatchc.tools.explain import (
     FALLBACK,
     HANDLES,
     RETURNS_NONE,
@@ -46,7 +47,6 @@ from dispatchc.explain import (
     explain_url,
     render,
 )
-from dispatchc.ir import RouteTable
 
 from .conftest import ROOT, SAMPLES, compile_text, load_module
 from .strategies import fake_targets, make_decide, requests, tables

@@ -33,10 +33,10 @@ from lark import Lark, Token, Tree
 
 from dispatchc.compiler import analyse
 from dispatchc.errors import DispatchError
-from dispatchc.fmt import format_text, run
-from dispatchc.grammar import grammar_text
-from dispatchc.parser import parse
+from dispatchc.front.grammar import grammar_text
+from dispatchc.front.parser import parse
 from dispatchc.source import Source
+from dispatchc.tools.fmt import format_text, run
 
 from .conftest import ROOT, SAMPLES
 from .strategies import tables

@@ -32,12 +32,11 @@ import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
+from dispatchc import compiler
 from dispatchc.cli import main
-from dispatchc.codegen import generate
 from dispatchc.compiler import Result, analyse, load_table
 from dispatchc.diagnostics import CODES, ERROR, render_text
 from dispatchc.errors import DispatchError
-from dispatchc.parser import decode
 
 from .conftest import load_module
 from .fuzz_strategies import (
@@ -547,8 +546,8 @@ def refusal_reason(t: Template, values: list[str]) -> str | None:
 
 
 def compile_source(text: str) -> str:
-    raw = text.encode("utf-8")
-    return generate(load_table("routes.disp", raw), decode("routes.disp", raw), "routes.disp")
+    path = Path("routes.disp")
+    return compiler.compile_source(path, text.encode("utf-8"), path)
 
 
 def skeleton(code: str) -> str:

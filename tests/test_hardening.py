@@ -6,7 +6,7 @@ threads, and the semantics users trip on (documented in docs/semantics.md).
    and zone ids, ports out of range, ``a..b``, upper case, trailing dots) and
    SERVER_NAME/SERVER_PORT pairs to a generated module. Each answer must be
    what an independent oracle written below gives, and what
-   ``dispatchc.matcher.dispatch`` gives: 400, or the route of a dot-bounded,
+   ``dispatchc.plan.matcher.dispatch`` gives: 400, or the route of a dot-bounded,
    case-insensitive label match. No exception, and no factory ever sees a
    value that is not a valid label. The host memo (``_dc_hosts``) is checked
    to stay bounded and never to answer a header differently from the first
@@ -60,7 +60,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 
 from dispatchc.compiler import load_table
-from dispatchc.matcher import dispatch
+from dispatchc.plan.matcher import dispatch
 
 from .conftest import compile_text, load_module
 

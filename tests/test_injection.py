@@ -739,11 +739,12 @@ _names = itertools.count()
 def test_source_name_cannot_change_the_module(tmp_path, source_name):
     """The header names the source file; the name must not act as code or as
     an encoding declaration (lines 1-2 of a Python file, PEP 263)."""
-    from dispatchc.codegen import generate
-    from dispatchc.parser import decode
+    from dispatchc.compiler import load
+    from dispatchc.targets import Job, get
 
     raw = f'/ -> {TARGET}:f("é")\n'.encode()
-    code = generate(load_table("routes.disp", raw), decode("routes.disp", raw), source_name)
+    result = load("routes.disp", raw)
+    code = get("wsgi").emit(Job(result.plan, result.source, source_name))
     assert skeleton(code) == skeleton(compile_text(raw.decode()))
     # Import it from a file, as a WSGI server does: the source is decoded
     # with the encoding declared in its first two lines, if any.

@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 
 from dispatchc.cli import main
 from dispatchc.compiler import analyse, load_table
-from dispatchc.explain import explain_environ
 from dispatchc.ir import RouteTable
+from dispatchc.tools.explain import explain_environ
 
 from .conftest import build_module
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from werkzeug.test import Client
 
-from dispatchc.serve import LiveApplication, banner
+from dispatchc.tools.serve import LiveApplication, banner
 
 START_TIMEOUT = 15.0
 CHANGE_TIMEOUT = 10.0

@@ -42,7 +42,7 @@ from dispatchc.ir import (
     StatusTarget,
     Target,
 )
-from dispatchc.show import (
+from dispatchc.tools.show import (
     disp_string,
     host_order,
     ordered_blocks,

@@ -5,11 +5,12 @@ The routes of a block form a trie of path segments (a literal child per
 distinct literal, one capture child). A request may follow a literal child
 and the capture child at once, so the trie is determinised (subset
 construction) into states. The result is kept a tree (states are never
-merged), so each state has one path from the root, and its *chain* — the routes ending at its nodes, most specific first, followed
-by its parent's chain — is exactly the SPEC §3 order of the routes matching
-a path that ends there. A state knows the step that leads to it from its
-parent (a literal, or None for "any other non-empty segment"): the steps
-from the root identify a state whatever else the table holds.
+merged), so each state has one path from the root, and its *chain* — the
+routes ending at its nodes, most specific first, followed by its parent's
+chain — is exactly the SPEC §3 order of the routes matching a path that ends
+there. A state knows the step that leads to it from its parent (a literal,
+or None for "any other non-empty segment"): the steps from the root identify
+a state whatever else the table holds.
 """
 
 from __future__ import annotations

@@ -54,7 +54,9 @@ def unique(items: Iterable[tuple[str, str]]) -> dict[str, str]:
         for name in names.values():
             seen[name] = seen.get(name, 0) + 1
         names = {
-            key: (f"{base}_{digest(key, size)}" if count[base] > 1 or seen[names[key]] > 1 else base)
+            key: (
+                f"{base}_{digest(key, size)}" if count[base] > 1 or seen[names[key]] > 1 else base
+            )
             for key, base in pairs
         }
     return names

@@ -172,8 +172,7 @@ def _script(path: PathPattern) -> str | None:
 
 def _route_names(routes: tuple[Route, ...]) -> dict[str, str]:
     return unique(
-        (r.path.text, "root" if not r.path.segments else identifier(r.path.text))
-        for r in routes
+        (r.path.text, "root" if not r.path.segments else identifier(r.path.text)) for r in routes
     )
 
 
@@ -213,7 +212,11 @@ def build(table: RouteTable, limit: int = MAX_STATES) -> Plan:
         raise PlanError(errors)
     by_block = {id(p.block): p for p in plans}
     hosts = sorted(
-        (HostRule(p, by_block[id(b)], i) for b in host_blocks for i, p in enumerate(by_block[id(b)].patterns)),
+        (
+            HostRule(p, by_block[id(b)], i)
+            for b in host_blocks
+            for i, p in enumerate(by_block[id(b)].patterns)
+        ),
         key=lambda rule: order.host_key(rule.pattern),
     )
     default = by_block.get(id(table.default)) if table.default is not None else None

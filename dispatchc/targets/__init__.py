@@ -6,3 +6,4 @@ from .base import REGISTRY as REGISTRY
 from .base import Job as Job
 from .base import Target as Target
 from .base import get as get
+from .base import summaries as summaries

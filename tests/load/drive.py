@@ -13,7 +13,7 @@ Every request comes from a plan drawn up front (``build_plan``): a Host
 header, a path (some percent-encoded, some with a query string), GET or
 HEAD, and sometimes ``X-Forwarded-Proto: https`` (gunicorn trusts it from
 127.0.0.1, so ``wsgi.url_scheme`` is ``https`` and a Host without a port
-means port 443). Its expected answer is computed by ``dispatchc.matcher``,
+means port 443). Its expected answer is computed by ``dispatchc.plan.matcher``,
 the reference matcher, over the compiled table, and checked against what the
 server sends: the status, which app answered, SCRIPT_NAME, PATH_INFO,
 ``dispatchc.route``, ``wsgiorg.routing_args``, the body of built-in status
@@ -51,9 +51,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from dispatchc import matcher
 from dispatchc.compiler import load_table
 from dispatchc.ir import AppTarget, FactoryTarget, RedirectTarget, RouteTable, StatusTarget
+from dispatchc.plan import matcher
 
 from . import load_apps
 

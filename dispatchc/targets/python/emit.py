@@ -9,12 +9,12 @@ repr'd, capture sources), never fragments of Python to paste.
 
 from __future__ import annotations
 
-import http
 from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...ir import AppTarget, FactoryTarget, RedirectTarget
+from ...ir import status_line as status_line
 from ...plan import BlockPlan, Plan, RoutePlan
 from ...plan.names import LIMIT, digest, identifier, unique
 
@@ -55,14 +55,6 @@ def concat(pieces: list[tuple[bool, str]]) -> str:
         # A long chain of + nests as deep as it is long in Python's compiler.
         return "''.join((" + ", ".join(terms) + "))"
     return " + ".join(terms)
-
-
-def status_line(code: int) -> str:
-    try:
-        phrase = http.HTTPStatus(code).phrase
-    except ValueError:
-        phrase = "Unknown"
-    return f"{code} {phrase}"
 
 
 def walker(depth: int) -> str:

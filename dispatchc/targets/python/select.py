@@ -37,9 +37,7 @@ class Selection:
         """The source of the selected definitions (those binding one of
         ``names`` only, when given), with PEP 8 blank lines."""
         wanted = None if names is None else set(names)
-        chunks = [
-            d for d in self.definitions if wanted is None or d.names & wanted
-        ]
+        chunks = [d for d in self.definitions if wanted is None or d.names & wanted]
         return join(chunks)
 
 
@@ -157,7 +155,9 @@ class Runtime:
             elif name in self._provided:
                 raise LookupError(f"the generated module must define {name}")
         definitions = tuple(d for d in self._definitions if d.names & wanted)
-        plain = sorted({self._imports[n][1] for n in wanted if n in self._imports and not self._imports[n][0]})
+        plain = sorted(
+            {self._imports[n][1] for n in wanted if n in self._imports and not self._imports[n][0]}
+        )
         froms: dict[str, list[str]] = {}
         for n in sorted(wanted):
             if n in self._imports and self._imports[n][0]:

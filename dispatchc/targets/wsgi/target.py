@@ -16,24 +16,24 @@ import jinja2
 
 from ..._version import __version__
 from ...diagnostics import Diagnostic
+from ...front.patterns import may_start_with_two_slashes
 from ...ir import AppTarget, FactoryTarget, RedirectTarget, StatusTarget
-from ...patterns import may_start_with_two_slashes
 from ...plan import BlockPlan, Plan, RoutePlan
 from ..base import HEADER, Job
 from ..python.emit import (
+    UNROLL,
     Names,
     comment,
     concat,
     host_captures,
     is_static,
+    leaves,
     pyrepr,
     route_names,
     state_rows,
     status_line,
     target_comment,
     tidy,
-    UNROLL,
-    leaves,
     walker,
 )
 from ..python.select import Runtime, join
@@ -197,7 +197,9 @@ def _block(block: BlockPlan, names: Names, has_hosts: bool) -> dict[str, Any]:
         return data
     route_name = {r.rank: Names.route(block, r) for r in block.routes}
     leaf = {index: routes[route.rank] for index, route in found.items()}
-    data["routes"] = [r for r, plan in zip(routes, block.routes, strict=True) if plan.rank not in leaf_ranks]
+    data["routes"] = [
+        r for r, plan in zip(routes, block.routes, strict=True) if plan.rank not in leaf_ranks
+    ]
     data["states"] = state_rows(block, route_name, found, leaf)
     data["root"] = data["states"][-1]["name"]
     return data
@@ -282,15 +284,19 @@ def generate(plan: Plan, source_sha256: str, source_name: str) -> str:
     selection = runtime().select(body, roots=LATE)
     late = [d for d in selection.definitions if d.names & set(LATE)]
     head = [d for d in selection.definitions if not d.names & set(LATE)]
-    code = environment().get_template("frame.py.j2").render(
-        header=HEADER,
-        version=__version__,
-        sha256=source_sha256,
-        source_name=_comment_path(source_name),
-        imports=selection.imports,
-        runtime=join(head),
-        body=body.strip("\n"),
-        late=join(late),
+    code = (
+        environment()
+        .get_template("frame.py.j2")
+        .render(
+            header=HEADER,
+            version=__version__,
+            sha256=source_sha256,
+            source_name=_comment_path(source_name),
+            imports=selection.imports,
+            runtime=join(head),
+            body=body.strip("\n"),
+            late=join(late),
+        )
     )
     return tidy(code)
 

@@ -28,9 +28,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .compiler import analyse
-from .diagnostics import printable, printable_lines, render_text
-from .ir import (
+from ..compiler import analyse
+from ..diagnostics import printable, printable_lines, render_text
+from ..ir import (
     AppTarget,
     Arg,
     Block,
@@ -42,7 +42,7 @@ from .ir import (
     StatusTarget,
     Target,
 )
-from .source import Span
+from ..source import Span
 
 #: The version of the ``--format json`` shape; bumped on any incompatible change.
 JSON_VERSION = 1

@@ -9,11 +9,11 @@ import re
 from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from .codegen import status_line
-from .diagnostics import Diagnostic
-from .errors import DispatchError
+from ..diagnostics import Diagnostic
+from ..errors import DispatchError
+from ..ir import status_line
+from ..source import Source, Span
 from .grammar import parser
-from .source import Source, Span
 
 #: How each terminal is named in a message.
 _WORDS = {

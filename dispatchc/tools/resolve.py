@@ -30,9 +30,9 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-from .diagnostics import Diagnostic
-from .ir import AppTarget, FactoryTarget, RouteTable
-from .source import Span
+from ..diagnostics import Diagnostic
+from ..ir import AppTarget, FactoryTarget, RouteTable
+from ..source import Span
 
 _CHILD = r"""
 import difflib, fcntl, importlib, inspect, json, os, sys

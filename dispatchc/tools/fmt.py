@@ -84,12 +84,12 @@ from pathlib import Path
 
 from lark import Lark, Token, Tree
 
-from .compiler import write_atomic
-from .diagnostics import printable_lines
-from .errors import DispatchError
-from .grammar import grammar_text
-from .parser import decode, parse
-from .source import Source
+from ..diagnostics import printable_lines
+from ..errors import DispatchError
+from ..files import write_atomic
+from ..front.grammar import grammar_text
+from ..front.parser import decode, parse
+from ..source import Source
 
 INDENT = "    "
 #: Characters the grammar treats as inline whitespace (WS_INLINE).

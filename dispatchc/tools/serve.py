@@ -78,8 +78,9 @@ from typing import Any, TextIO
 
 from werkzeug.serving import is_running_from_reloader, run_simple
 
-from .compiler import compile_file, write_atomic
-from .errors import DispatchError
+from ..compiler import compile_file
+from ..errors import DispatchError
+from ..files import write_atomic
 
 STATE_ENV = "DISPATCHC_SERVE_STATE"
 """Environment variable naming the parent's private state directory."""

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .ir import Block, FactoryTarget, HostPattern, Route, RouteTable
+from ..ir import Block, FactoryTarget, HostPattern, Route, RouteTable
 
 _HOST_OK = set(string.ascii_lowercase + string.digits + "-_.")
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 
 from lark import Token, Tree
 
-from .diagnostics import Diagnostic
-from .ir import (
+from ..diagnostics import Diagnostic
+from ..ir import (
     DEFAULT_CACHE,
     AppTarget,
     Arg,
@@ -29,6 +29,7 @@ from .ir import (
     Target,
     Use,
 )
+from ..source import Span
 from .patterns import (
     PatternError,
     is_dotted,
@@ -37,7 +38,6 @@ from .patterns import (
     parse_url,
     redirect_host_part,
 )
-from .source import Span
 
 RESERVED = frozenset({"status", "redirect"})
 REDIRECT_CODES = (301, 302, 303, 307, 308)

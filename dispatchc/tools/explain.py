@@ -1,7 +1,7 @@
 """``dispatchc explain FILE URL``: which route handles a URL, and why.
 
 The URL (and ``-H`` headers) become a WSGI environ the way a server builds
-one (``build_environ``); the reference matcher (``dispatchc.matcher``, which
+one (``build_environ``); the reference matcher (``dispatchc.plan.matcher``, which
 tests prove equal to the generated module) decides it; ``explain_environ``
 collects every step of that decision into an ``Explanation``, and ``render``
 prints it as aligned plain text. No target module is imported: factories are
@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from .diagnostics import printable, printable_lines
-from .ir import (
+from ..diagnostics import printable, printable_lines
+from ..front.patterns import PatternError, collapse_slashes, parse_host, path_value, root_relative
+from ..ir import (
     AppTarget,
     Block,
     FactoryTarget,
@@ -31,7 +32,7 @@ from .ir import (
     RouteTable,
     StatusTarget,
 )
-from .matcher import (
+from ..plan.matcher import (
     BlockChoice,
     Candidate,
     Host,
@@ -41,7 +42,6 @@ from .matcher import (
     request_host,
     updated_routing_args,
 )
-from .patterns import PatternError, collapse_slashes, parse_host, path_value, root_relative
 from .show import LoadError, load, ordered_patterns, ordered_routes, target_text
 
 

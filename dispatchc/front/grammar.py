@@ -16,7 +16,7 @@ def grammar_text() -> str:
     packaged = resources.files("dispatchc").joinpath(GRAMMAR_NAME)
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
-    repo_copy = Path(__file__).resolve().parent.parent / "grammar" / GRAMMAR_NAME
+    repo_copy = Path(__file__).resolve().parents[2] / "grammar" / GRAMMAR_NAME
     return repo_copy.read_text(encoding="utf-8")
 
 

@@ -11,7 +11,7 @@ import keyword
 import re
 import string
 
-from .ir import HostPattern, PathPattern, Segment, UrlPart
+from ..ir import HostPattern, PathPattern, Segment, UrlPart
 
 HOST_CHARS = frozenset(string.ascii_lowercase + string.digits + "-_")
 MAX_HOST = 253
