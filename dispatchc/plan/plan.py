@@ -199,7 +199,10 @@ def build(table: RouteTable, limit: int = MAX_STATES) -> Plan:
     block whose automaton would be too large."""
     host_blocks = sorted(table.blocks, key=order.block_key)
     keys = {id(b): order.ordered_patterns(b.patterns)[0].text for b in host_blocks}
-    names = unique([(k, identifier(k)) for k in keys.values()] + [("", "default")])
+    # "*" is a word of its own, so that *.example.com is not example.com's twin.
+    names = unique(
+        [(k, identifier(k.replace("*", "any"))) for k in keys.values()] + [("", "default")]
+    )
     plans: list[BlockPlan] = []
     errors: list[Diagnostic] = []
     for block in [*host_blocks, *([table.default] if table.default is not None else [])]:
