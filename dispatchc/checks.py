@@ -18,17 +18,7 @@ from dataclasses import replace
 from urllib.parse import urlsplit
 
 from .diagnostics import Diagnostic
-from .ir import (
-    AppTarget,
-    Block,
-    FactoryTarget,
-    PathPattern,
-    RedirectTarget,
-    Route,
-    RouteTable,
-    StatusTarget,
-    Target,
-)
+from .ir import Block, PathPattern, RedirectTarget, Route, RouteTable, StatusTarget, target_text
 from .plan.matcher import BlockChoice, choose_block, path_candidates
 from .source import Span
 
@@ -80,21 +70,11 @@ def no_root_route(table: RouteTable) -> Iterator[Diagnostic]:
         )
 
 
-def _identity(target: Target) -> tuple[object, ...]:
-    if isinstance(target, AppTarget):
-        return ("app", target.module, target.attr)
-    if isinstance(target, FactoryTarget):
-        return ("factory", target.module, target.attr, target.args)
-    if isinstance(target, StatusTarget):
-        return ("status", target.code)
-    return ("redirect", target.code, target.url)
-
-
 @rule
 def duplicate_target(table: RouteTable) -> Iterator[Diagnostic]:
-    first: dict[tuple[object, ...], str] = {}
+    first: dict[str, str] = {}
     for use in sorted(table.uses, key=lambda u: (u.span.line, u.span.column)):
-        key = _identity(use.target)
+        key = target_text(use.target, with_options=False)  # what it is, options aside
         if key in first:
             yield Diagnostic(
                 "W104",
