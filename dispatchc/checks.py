@@ -8,7 +8,9 @@ The rules also run on the partial table that ``lower`` returns with errors
 (SPEC §6: every warning in one run, as ruff does), so each one takes what
 an error left out into account (``RouteTable.referenced``,
 ``RouteTable.hosts_lost``, ``Block.failed``) rather than warn about a gap
-that the error made.
+that the error made. Such a table has no plan, so the rules read the IR;
+where precedence matters (a redirect loop) they ask the reference matcher,
+which follows the plan's order (``plan/order.py``).
 """
 
 from __future__ import annotations
