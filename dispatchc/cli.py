@@ -1,6 +1,10 @@
 """The command line: thin wrappers over the library (SPEC §6).
 
-Exit codes: 0 success, 1 problems in the input (or stale output), 2 usage.
+Only this module parses arguments (argparse: see docs/decisions.md); each
+command reads its files with ``files.read_source``, calls the library with
+plain values and prints what it returns. Exit codes: 0 success, 1 problems in
+the input (or stale output), 2 usage (``errors.UsageError``, whichever
+module raises it, and argparse's own errors).
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from pathlib import Path
 from . import targets
 from ._version import __version__
 from .checks import check
-from .compiler import analyse, compile_source
-from .diagnostics import Diagnostic, render_github, render_json, render_text, sort_key
+from .compiler import analyse, compile_source, load
+from .diagnostics import Diagnostic, printable, render_github, render_json, render_text, sort_key
 from .errors import DispatchError, UsageError
 from .files import (
     check_outputs,
@@ -26,6 +30,7 @@ from .files import (
     write_atomic,
     write_stdout,
 )
+from .plan import Plan
 from .source import Source
 from .tools.fmt import run as run_fmt
 from .tools.resolve import resolve
@@ -131,32 +136,53 @@ def _parser() -> argparse.ArgumentParser:
         help="assume this route's factory returns None (a path such as /{prefix}, "
         "or 'HOST PATH'); repeatable",
     )
-    explain.set_defaults(func=_lazy("explain"))
+    explain.set_defaults(func=cmd_explain)
 
     show = sub.add_parser("show", help="print the routing table as a tree or a graph")
     show.add_argument("file", type=Path, metavar="FILE")
     show.add_argument("--format", choices=("tree", "dot", "mermaid", "json"), default="tree")
-    show.set_defaults(func=_lazy("show"))
+    show.set_defaults(func=cmd_show)
 
     serve = sub.add_parser("serve", help="compile in memory and serve with werkzeug's dev server")
     serve.add_argument("file", type=Path, metavar="FILE")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=5000, help="port (default 5000)")
     serve.add_argument("--debug", action="store_true", help="enable werkzeug's debugger")
-    serve.set_defaults(func=_lazy("serve"))
+    serve.set_defaults(func=cmd_serve)
     return parser
 
 
-def _lazy(module: str):  # type: ignore[no-untyped-def]
-    """Commands whose modules import more (werkzeug's server) load on use.
-    Each module has ``run(args) -> int``."""
+# The tools' modules are imported by their commands: ``serve`` imports
+# werkzeug's server, and ``build`` or ``lint`` need none of them.
 
-    def call(args: argparse.Namespace) -> int:
-        import importlib
 
-        return importlib.import_module(f"dispatchc.tools.{module}").run(args)  # type: ignore[no-any-return]
+def _plan(path: Path) -> Plan:
+    """The plan of a routing file; UsageError when it cannot be read,
+    DispatchError (exit 1, every error shown) when it has errors."""
+    plan = load(str(path), read_source(path)).plan
+    assert plan is not None
+    return plan
 
-    return call
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .tools import explain
+
+    explain.build_environ(args.url, args.header)  # a bad URL before the file's errors
+    sys.stdout.write(explain.run(_plan(args.file), args.url, args.header, args.none))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from .tools import show
+
+    sys.stdout.write(show.render(_plan(args.file), args.format, str(args.file)))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .tools import serve
+
+    return serve.run(args.file, args.host, args.port, args.debug)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -288,8 +314,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except UsageError as exc:
-        print(f"dispatchc: error: {exc}", file=sys.stderr)
+        print(f"dispatchc: error: {printable(str(exc))}", file=sys.stderr)
         return 2
+    except DispatchError as exc:  # show, explain: the file has errors
+        text = "\n\n".join(render_text(exc.source, d) for d in exc.diagnostics)
+        print(text, file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # The reader went away (`dispatchc lint --format json | head`).
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

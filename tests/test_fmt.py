@@ -31,8 +31,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lark import Lark, Token, Tree
 
+from dispatchc.cli import main
 from dispatchc.compiler import analyse
-from dispatchc.errors import DispatchError
+from dispatchc.errors import DispatchError, UsageError
 from dispatchc.front.grammar import grammar_text
 from dispatchc.front.parser import parse
 from dispatchc.source import Source
@@ -562,14 +563,20 @@ def test_run_formats_the_good_files_and_fails_on_the_bad(messy: Path, tmp_path: 
 
 def test_run_missing_file_is_a_usage_error(messy: Path, tmp_path: Path, capsys):
     missing = tmp_path / "nope.disp"
-    assert run([messy, missing], check=False, diff=False) == 2
+    with pytest.raises(UsageError, match="^cannot read .*nope.disp: No such file or directory$"):
+        run([messy, missing], check=False, diff=False)
     assert messy.read_bytes() == MESSY.encode()  # nothing formatted at all
-    err = capsys.readouterr().err
-    assert f"dispatchc: error: cannot read {missing}: No such file or directory" in err
+    assert main(["fmt", str(messy), str(missing)]) == 2
+    assert messy.read_bytes() == MESSY.encode()
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"dispatchc: error: cannot read {missing}: No such file or directory\n"
 
 
 def test_run_directory_is_a_usage_error(tmp_path: Path, capsys):
-    assert run([tmp_path], check=False, diff=False) == 2
+    with pytest.raises(UsageError, match="Is a directory"):
+        run([tmp_path], check=False, diff=False)
+    assert main(["fmt", str(tmp_path)]) == 2
     assert "Is a directory" in capsys.readouterr().err
 
 

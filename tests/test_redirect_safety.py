@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from dispatchc.cli import main
 from dispatchc.compiler import analyse, load_table
 from dispatchc.ir import RouteTable
+from dispatchc.plan import build as build_plan
 from dispatchc.tools.explain import explain_environ
 
 from .conftest import build_module
@@ -280,7 +281,7 @@ def test_location_never_names_a_host_the_file_does_not_write(
         "SERVER_PORT": "443" if scheme == "https" else "80",
         "wsgi.url_scheme": scheme,
     }
-    explained = explain_environ(table, dict(environ))
+    explained = explain_environ(build_plan(table), dict(environ))
     status, headers, _ = response(module, environ)
     assert status.startswith("302")
     location = headers["Location"]

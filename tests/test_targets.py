@@ -11,6 +11,7 @@ import pytest
 from werkzeug.test import Client
 
 from dispatchc.compiler import analyse
+from dispatchc.ir import target_text
 
 from .conftest import build_module
 
@@ -455,3 +456,33 @@ def test_lazy_missing_module_fails_at_first_request():
         call(app, "/")
     with pytest.raises(ImportError):
         build(None, "/ -> _dc_no_such_module_for_tests:app")
+
+
+# -- the canonical text of a target (what show, explain and lint print) -----------
+
+
+@pytest.mark.parametrize(
+    ("written", "kind", "imports", "text"),
+    [
+        ("pkg.mod:app", "app", True, "pkg.mod:app"),
+        ("pkg.mod:app   lazy", "app", True, "pkg.mod:app lazy"),
+        ("m:make( org ,'x' ,3 )", "factory", True, 'm:make(org, "x", 3)'),
+        ('m:make(org, "a\\"b\\\\") cache 16 lazy', "factory", True, None),
+        ("m:make() cache 1024", "factory", True, "m:make()"),  # the default is not written
+        ("status   410", "status", False, "status 410"),
+        ('redirect 301 "https://new.example/{org}/{path}?a=1"', "redirect", False, None),
+    ],
+)
+def test_a_target_is_shown_as_the_language_writes_it(written, kind, imports, text):
+    source = f"/{{org}} -> {written}\n".replace("'", '"')
+    table = analyse("t.disp", source.encode()).table
+    assert table is not None and table.default is not None
+    [route] = table.default.routes
+    target = route.target
+    assert (target.kind, target.imports) == (kind, imports)
+    shown = target_text(target)
+    assert shown == (text or written)
+    # The text reads back as the same target.
+    again = analyse("t.disp", f"/{{org}} -> {shown}\n".encode())
+    assert again.ok and again.table is not None and again.table.default is not None
+    assert again.table.default.routes[0].target == target

@@ -1,9 +1,11 @@
 """The reference matcher: SPEC §2-§3 read plainly over the IR.
 
 It is deliberately written apart from the generated code (no shared tables,
-no tries): it sorts candidate patterns by their weights and tries them in
-order. Tests check that the generated module agrees with it on random
-tables and requests, and ``explain`` uses it to show its reasoning.
+no automaton): it takes the precedence of ``order.py`` (the one every target
+and tool follows) and tries each host pattern, then each route, in that
+order. Tests check that the generated module agrees with it on random tables
+and requests, ``explain`` uses it to show its reasoning, and lint runs it on
+the partial table of a file with errors (which has no plan).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..ir import Block, FactoryTarget, HostPattern, Route, RouteTable
+from .order import host_key, ordered_routes
+from .plan import route_name
 
 _HOST_OK = set(string.ascii_lowercase + string.digits + "-_.")
 
@@ -120,7 +124,14 @@ class BlockChoice:
 
     @property
     def prefix(self) -> str:
+        """The host part of ``dispatchc.route`` for this choice."""
         return "default" if self.pattern is None else self.pattern.text
+
+
+def host_rules(table: RouteTable) -> list[tuple[HostPattern, Block]]:
+    """Every host pattern with its block, in the order they are tried."""
+    pairs = [(p, b) for b in table.blocks for p in b.patterns]
+    return sorted(pairs, key=lambda pb: host_key(pb[0]))
 
 
 def choose_block(table: RouteTable, environ: Mapping[str, Any]) -> BlockChoice | None:
@@ -130,7 +141,7 @@ def choose_block(table: RouteTable, environ: Mapping[str, Any]) -> BlockChoice |
     host = request_host(environ)
     if host is None:
         return None
-    for pattern, block in table.host_patterns():
+    for pattern, block in host_rules(table):
         captures = host_matches(pattern, host)
         if captures is not None:
             why = "exact" if pattern.kind == "exact" else "pattern"
@@ -164,7 +175,7 @@ def path_candidates(choice: BlockChoice, environ: Mapping[str, Any]) -> list[Can
     path_info = environ.get("PATH_INFO", "")
     script = environ.get("SCRIPT_NAME", "")
     out = []
-    for route in choice.block.ordered_routes():
+    for route in ordered_routes(choice.block.routes):
         segments = route.path.segments
         if not segments:
             out.append(Candidate(route, dict(choice.captures), script, path_info))
@@ -203,7 +214,7 @@ class Outcome:
     def route_name(self) -> str | None:
         if self.candidate is None or self.choice is None:
             return None
-        return f"{self.choice.prefix} {self.candidate.route.path.text}"
+        return route_name(self.choice.prefix, self.candidate.route.path)
 
 
 FactoryResult = Callable[[Route, tuple[Any, ...]], bool]

@@ -96,6 +96,10 @@ class BlockPlan:
     def route_name(self, route: RoutePlan, pattern: int = 0) -> str:
         return route_name(self.prefixes[pattern], route.path)
 
+    def route_names(self, route: RoutePlan) -> tuple[str, ...]:
+        """Its ``dispatchc.route`` for each pattern of the block, in order."""
+        return tuple(self.route_name(route, i) for i in range(len(self.prefixes)))
+
     def route_of(self, route: Route) -> RoutePlan:
         return next(r for r in self.routes if r.route is route)
 

@@ -4,37 +4,28 @@ The URL (and ``-H`` headers) become a WSGI environ the way a server builds
 one (``build_environ``); the reference matcher (``dispatchc.plan.matcher``, which
 tests prove equal to the generated module) decides it; ``explain_environ``
 collects every step of that decision into an ``Explanation``, and ``render``
-prints it as aligned plain text. No target module is imported: factories are
-not called, ``--none ROUTE`` says which of them to suppose return None.
+prints it as aligned plain text. Route names and the order routes are listed
+in come from the plan (``dispatchc.plan``), as the generated module's do. No
+target module is imported: factories are not called, ``--none ROUTE`` says
+which of them to suppose return None. ``run`` is the command.
 """
 
 from __future__ import annotations
 
-import argparse
-import http
 import re
 import string
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from ..diagnostics import printable, printable_lines
+from ..diagnostics import printable_lines
+from ..errors import UsageError
 from ..front.patterns import PatternError, collapse_slashes, parse_host, path_value, root_relative
-from ..ir import (
-    AppTarget,
-    Block,
-    FactoryTarget,
-    RedirectTarget,
-    Route,
-    RouteTable,
-    StatusTarget,
-)
+from ..ir import RedirectTarget, Route, status_line, target_text
+from ..plan import BlockPlan, Plan, RoutePlan
 from ..plan.matcher import (
     BlockChoice,
-    Candidate,
     Host,
     check_host,
     choose_block,
@@ -42,12 +33,7 @@ from ..plan.matcher import (
     request_host,
     updated_routing_args,
 )
-from .show import LoadError, load, ordered_patterns, ordered_routes, target_text
-
-
-class UsageError(ValueError):
-    """A bad URL, header or ``--none`` route: exit 2 with this one-line message."""
-
+from .text import target_column
 
 # -- the request ---------------------------------------------------------------
 
@@ -173,8 +159,8 @@ UNREACHED = "unreached"  # an earlier route always answers
 class Step:
     """A route whose pattern matches the path, in precedence order."""
 
-    rank: int  # 1-based
-    route: Route
+    rank: int  # 1-based, among the routes that match
+    route: RoutePlan
     name: str  # what environ["dispatchc.route"] would be
     role: str  # HANDLES | RETURNS_NONE | FALLBACK | UNREACHED
     captures: dict[str, str]  # host and path
@@ -185,11 +171,12 @@ class Step:
     @property
     def call(self) -> str | None:
         """``module.factory('arg', ...)`` for a factory route."""
-        target = self.route.target
-        if not isinstance(target, FactoryTarget):
+        if not self.route.is_factory:
             return None
         assert self.args is not None
-        return f"{target.module}.{target.attr}({', '.join(repr(a) for a in self.args)})"
+        target = self.route.target
+        call = ", ".join(repr(a) for a in self.args)
+        return f"{target.module}.{target.attr}({call})"  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)
@@ -204,6 +191,7 @@ class Explanation:
     host: Host | None  # normalised; None when invalid (400) or not looked at
     host_error: str | None
     choice: BlockChoice | None  # None for 400
+    block: BlockPlan | None  # the chosen block's plan; None for 400 or no block
     steps: tuple[Step, ...]
     status: int | None  # dispatchc's own 400 / 404; None when a route handles it
     reason: str  # why the status (empty when handled)
@@ -235,65 +223,58 @@ class Explanation:
         ]
 
 
-def _route_name(choice: BlockChoice, route: Route) -> str:
-    return f"{choice.prefix} {route.path.text}"
-
-
-def _factory_routes(block: Block) -> list[Route]:
-    return [r for r in ordered_routes(block) if isinstance(r.target, FactoryTarget)]
-
-
-def _factory_route_names(table: RouteTable) -> list[str]:
+def _factory_route_names(plan: Plan) -> list[str]:
     """Every name a ``--none`` route may be given (factory routes only)."""
-    names = []
-    for block in table.all_blocks():
-        prefixes = ["default"] if block.is_default else [p.text for p in ordered_patterns(block)]
-        names += [f"{h} {r.path.text}" for h in prefixes for r in _factory_routes(block)]
-    return names
+    return [
+        block.route_name(route, i)
+        for block in plan.blocks
+        for i in range(len(block.prefixes))
+        for route in block.routes
+        if route.is_factory
+    ]
 
 
-def _name_in(block: Block, route: Route, choice: BlockChoice | None) -> str:
-    """The route's name: with the pattern that matched when it is the chosen block."""
-    if choice is not None and choice.block is block:
-        return _route_name(choice, route)
-    prefix = "default" if block.is_default else ordered_patterns(block)[0].text
-    return f"{prefix} {route.path.text}"
+def _pattern_index(block: BlockPlan, choice: BlockChoice | None) -> int:
+    """Which of the block's names its routes have for this request: the
+    pattern that matched when it is the chosen block, else its first."""
+    if choice is None or choice.pattern is None or block.block is not choice.block:
+        return 0
+    return block.patterns.index(choice.pattern)
 
 
 def resolve_none(
-    table: RouteTable, choice: BlockChoice | None, specs: Iterable[str]
-) -> list[tuple[str, Block, Route]]:
+    plan: Plan, choice: BlockChoice | None, specs: Iterable[str]
+) -> list[tuple[str, BlockPlan, RoutePlan]]:
     """``--none`` specs -> (spec, block, route). A spec is a path pattern as
     written (``/{prefix}``) in the chosen block, or ``"HOST PATH"`` as in
     ``environ["dispatchc.route"]`` (any pattern of the block, or ``default``)."""
     out = []
     for spec in specs:
         text = spec.strip()
+        block: BlockPlan | None
         if text.startswith("/"):
             if choice is None or choice.block is None:
                 raise UsageError(
                     f"--none {spec!r}: no host block is chosen for this request; name the "
-                    f"route as 'HOST PATH': {_listing(_factory_route_names(table))}"
+                    f"route as 'HOST PATH': {_listing(_factory_route_names(plan))}"
                 )
-            block = choice.block
+            block = plan.block_of(choice.block)
             path = text
-            candidates = [r.path.text for r in _factory_routes(block)]
+            candidates = [r.path.text for r in block.routes if r.is_factory]
         else:
             host, _, path = text.partition(" ")
             path = path.strip()
-            block = _block_named(table, host)
-            candidates = _factory_route_names(table)
+            block = _block_named(plan, host)
+            candidates = _factory_route_names(plan)
         route = None
         if block is not None:
             route = next((r for r in block.routes if r.path.text == path), None)
-        if route is None:
+        if block is None or route is None:
             raise UsageError(
                 f"--none {spec!r}: no such route; factory routes: {_listing(candidates)}"
             )
-        if not isinstance(route.target, FactoryTarget):
-            kind = (
-                "an application" if isinstance(route.target, AppTarget) else "a built-in response"
-            )
+        if not route.is_factory:
+            kind = "an application" if route.target.imports else "a built-in response"
             raise UsageError(
                 f"--none {spec!r}: the route's target {target_text(route.target)} is {kind}, "
                 "not a factory; only a factory can return None"
@@ -306,26 +287,23 @@ def _listing(names: list[str]) -> str:
     return ", ".join(repr(n) for n in names) if names else "(none)"
 
 
-def _block_named(table: RouteTable, host: str) -> Block | None:
+def _block_named(plan: Plan, host: str) -> BlockPlan | None:
     if host == "default":
-        return table.default
+        return plan.default
     try:
         text = parse_host(host).text
     except PatternError:
         text = host.lower()
-    for block in table.blocks:
-        if any(p.text == text for p in block.patterns):
-            return block
-    return None
+    return next((rule.block for rule in plan.hosts if rule.pattern.text == text), None)
 
 
 def explain_url(
-    table: RouteTable, url: str, headers: Sequence[str] = (), none: Sequence[str] = ()
+    plan: Plan, url: str, headers: Sequence[str] = (), none: Sequence[str] = ()
 ) -> Explanation:
     """Explain ``GET url`` (with ``headers``); see ``explain_environ``."""
     environ = build_environ(url, headers)
     host_from = "Host header" if any(_is_host(h) for h in headers) else "URL"
-    return explain_environ(table, environ, none, url=url, host_from=host_from)
+    return explain_environ(plan, environ, none, url=url, host_from=host_from)
 
 
 def _is_host(header: str) -> bool:
@@ -333,7 +311,7 @@ def _is_host(header: str) -> bool:
 
 
 def explain_environ(
-    table: RouteTable,
+    plan: Plan,
     environ: Mapping[str, Any],
     none: Sequence[str] = (),
     *,
@@ -346,6 +324,7 @@ def explain_environ(
     every other factory is supposed to return an app. Raises UsageError for
     a spec that names no factory route.
     """
+    table = plan.table
     raw_host = environ.get("HTTP_HOST")
     if raw_host:
         host_text, source = raw_host, host_from or "HTTP_HOST"
@@ -353,11 +332,11 @@ def explain_environ(
         host_text = f"{environ.get('SERVER_NAME') or ''}:{environ.get('SERVER_PORT') or ''}"
         source = "SERVER_NAME"
     choice = choose_block(table, environ)
-    resolved = resolve_none(table, choice, none)
-    none_routes = [route for _, _, route in resolved]
+    resolved = resolve_none(plan, choice, none)
+    none_routes = [route.route for _, _, route in resolved]
     notes = []
     for spec, block, _ in resolved:
-        if choice is None or block is not choice.block:
+        if choice is None or block.block is not choice.block:
             notes.append(f"--none {spec!r} names a route of another block: it plays no part")
 
     def returns_app(route: Route, args: tuple[Any, ...]) -> bool:
@@ -372,7 +351,7 @@ def explain_environ(
         "host_text": host_text,
         "host_from": source,
         "host": host,
-        "assumed_none": tuple(_name_in(b, r, choice) for _, b, r in resolved),
+        "assumed_none": tuple(b.route_name(r, _pattern_index(b, choice)) for _, b, r in resolved),
     }
     if outcome.status == 400:
         error = check_host(environ)
@@ -381,6 +360,7 @@ def explain_environ(
             **base,
             host_error=error,
             choice=None,
+            block=None,
             steps=(),
             status=400,
             reason=f"the host {_as_typed(host_text)!r} is invalid: {error}",
@@ -389,6 +369,7 @@ def explain_environ(
         )
     assert outcome.choice is not None
     choice = outcome.choice
+    chosen = plan.block_of(choice.block) if choice.block is not None else None
     matching = [
         *outcome.tried,
         *([outcome.candidate] if outcome.candidate else []),
@@ -398,7 +379,8 @@ def explain_environ(
     chain_open = True  # every route so far was a factory supposed to return None
     handler = None
     for rank, cand in enumerate(matching, 1):
-        is_factory = isinstance(cand.route.target, FactoryTarget)
+        assert chosen is not None
+        route = chosen.route_of(cand.route)
         if any(cand is t for t in outcome.tried):
             role = RETURNS_NONE
         elif cand is outcome.candidate:
@@ -408,20 +390,29 @@ def explain_environ(
         else:
             role = UNREACHED
         if role in (HANDLES, FALLBACK):
-            chain_open = is_factory
-        step = _step(rank, choice, cand, role)
+            chain_open = route.is_factory
+        step = Step(
+            rank,
+            route,
+            chosen.route_name(route, _pattern_index(chosen, choice)),
+            role,
+            dict(cand.captures),
+            cand.script_name,
+            cand.path_info,
+            cand.args() if route.is_factory else None,
+        )
         if role == HANDLES:
             handler = step
         steps.append(step)
     for spec, _, route in resolved:
-        if any(route is c.route for c in matching):
+        if any(route.route is c.route for c in matching):
             continue
-        if choice.block is not None and any(route is r for r in choice.block.routes):
+        if chosen is not None and route in chosen.routes:
             notes.append(f"--none {spec!r} does not match this path: it plays no part")
     status, reason = None, ""
     if outcome.status == 404:
         status = 404
-        reason = _why_404(table, choice, environ, bool(matching))
+        reason = _why_404(table.has_hosts, choice, chosen, environ, bool(matching))
     location = None
     routing_args = None
     if handler is not None:
@@ -437,6 +428,7 @@ def explain_environ(
         **base,
         host_error=None,
         choice=choice,
+        block=chosen,
         steps=tuple(steps),
         status=status,
         reason=reason,
@@ -447,30 +439,20 @@ def explain_environ(
     )
 
 
-def _step(rank: int, choice: BlockChoice, cand: Candidate, role: str) -> Step:
-    args = cand.args() if isinstance(cand.route.target, FactoryTarget) else None
-    return Step(
-        rank,
-        cand.route,
-        _route_name(choice, cand.route),
-        role,
-        dict(cand.captures),
-        cand.script_name,
-        cand.path_info,
-        args,
-    )
-
-
 def _why_404(
-    table: RouteTable, choice: BlockChoice, environ: Mapping[str, Any], matched: bool
+    has_hosts: bool,
+    choice: BlockChoice,
+    block: BlockPlan | None,
+    environ: Mapping[str, Any],
+    matched: bool,
 ) -> str:
-    if choice.block is None:
-        if not table.has_hosts:
+    if block is None:
+        if not has_hosts:
             return "the file has no routes"
         return "no host pattern matches and there is no default block"
     if matched:
         return "every matching route is a factory that returns None (--none)"
-    where = "the default block" if choice.block.is_default else f"host {choice.prefix}"
+    where = "the default block" if block.is_default else f"host {choice.prefix}"
     return (
         f"no route of {where} matches PATH_INFO {environ.get('PATH_INFO', '')!r} "
         "(no other block is consulted)"
@@ -531,13 +513,6 @@ def _captures(captures: Mapping[str, str]) -> str:
     return "  ".join(f"{k}={v!r}" for k, v in captures.items()) if captures else "none"
 
 
-def _phrase(code: int) -> str:
-    try:
-        return f"{code} {http.HTTPStatus(code).phrase}"
-    except ValueError:
-        return str(code)
-
-
 def _block_line(exp: Explanation) -> str:
     choice = exp.choice
     assert choice is not None
@@ -545,14 +520,14 @@ def _block_line(exp: Explanation) -> str:
         if choice.block is None:
             return "none (the file has no routes)"
         return "default  (the only block: the file has no host block)"
-    if choice.block is None:
+    block = exp.block
+    if block is None:
         return "none  (no host pattern matches, and there is no default block)"
     if choice.pattern is None:
-        return f"default  (no host pattern matches){_line(choice.block)}"
+        return f"default  (no host pattern matches){_line(block)}"
     pattern = choice.pattern
-    label = "host " + ", ".join(p.text for p in ordered_patterns(choice.block))
     port = f" on port {pattern.port}" if pattern.port is not None else ""
-    several = len(choice.block.patterns) > 1
+    several = len(block.patterns) > 1
     if pattern.kind == "exact":
         why = f"exact match{port}" + (f": {pattern.text}" if several else "")
     elif pattern.kind == "capture":
@@ -561,11 +536,12 @@ def _block_line(exp: Explanation) -> str:
     else:
         why = f"wildcard {pattern.text}{port}" if several else f"wildcard{port}"
         why += f": one or more labels before {pattern.host}; no exact host or capture matches"
-    return f"{label}  ({why}){_line(choice.block)}"
+    return f"{block.label}  ({why}){_line(block)}"
 
 
-def _line(block: Block) -> str:
-    return f", line {block.span.line}" if block.span.line > 0 else ""
+def _line(block: BlockPlan) -> str:
+    line = block.block.span.line
+    return f", line {line}" if line > 0 else ""
 
 
 def _role_text(step: Step, previous: Step | None, steps: Sequence[Step]) -> str:
@@ -582,30 +558,25 @@ def _role_text(step: Step, previous: Step | None, steps: Sequence[Step]) -> str:
     return f"not reached: {answering.route.path.text} always answers first"
 
 
-def _target_column(route: Route) -> str:
-    text = target_text(route.target)
-    return f"{text}  (use {route.use})" if route.use else text
-
-
 def _routes_lines(exp: Explanation) -> list[str]:
     steps = exp.steps
     if not steps:
-        block = exp.choice.block if exp.choice else None
+        block = exp.block
         if block is None:
             return []
-        routes = ordered_routes(block)
+        routes = [r.path for r in block.routes]
         if not routes:
             return ["none match (the block has no routes)"]
-        listed = ", ".join(r.path.text for r in routes)
+        listed = ", ".join(path.text for path in routes)
         return [f"none match PATH_INFO {exp.path_info!r} (the block has: {listed})"]
     path_w = max(len(s.route.path.text) for s in steps)
-    target_w = max(len(_target_column(s.route)) for s in steps)
+    target_w = max(len(target_column(s.route.route)) for s in steps)
     out = []
     previous: Step | None = None
     for step in steps:
         role = _role_text(step, previous, steps)
         text = f"{step.rank}. {step.route.path.text.ljust(path_w)} -> "
-        text += f"{_target_column(step.route).ljust(target_w)}  {role}"
+        text += f"{target_column(step.route.route).ljust(target_w)}  {role}"
         out.append(text.rstrip())
         if step.role in (HANDLES, FALLBACK, RETURNS_NONE):
             previous = step
@@ -619,20 +590,20 @@ def _target_lines(exp: Explanation) -> list[tuple[str, str]]:
     step = exp.handler
     assert step is not None
     target = step.route.target
-    if isinstance(target, FactoryTarget):
+    if step.route.is_factory:
         if target.cache == 0:
             cache = "called on every request: cache 0"
         else:
             cache = f"cached per argument tuple, cache {target.cache}"
         lazy = "; module imported on first use (lazy)" if target.lazy else ""
         return [("Calls", f"{step.call}, then the app it returns  ({cache}{lazy})")]
-    if isinstance(target, AppTarget):
+    if target.imports:
         lazy = "  (module imported on first use: lazy)" if target.lazy else ""
         return [("Calls", f"{target.module}.{target.attr}(environ, start_response){lazy}")]
-    if isinstance(target, StatusTarget):
-        return [("Responds", f"{_phrase(target.code)}  (built-in plain-text response)")]
-    assert exp.location is not None
-    return [("Responds", f"{_phrase(target.code)}  Location: {exp.location}")]
+    phrase = status_line(target.code)  # type: ignore[union-attr]
+    if exp.location is None:  # a status target
+        return [("Responds", f"{phrase}  (built-in plain-text response)")]
+    return [("Responds", f"{phrase}  Location: {exp.location}")]
 
 
 def render(exp: Explanation) -> str:
@@ -703,22 +674,10 @@ def _table(rows: list[tuple[str, str]]) -> str:
     return printable_lines(text)
 
 
-# -- command -----------------------------------------------------------------------
+# -- the command -------------------------------------------------------------------
 
 
-def run(args: argparse.Namespace) -> int:
-    """``dispatchc explain FILE URL [-H 'Name: value']... [--none ROUTE]...``."""
-    headers = list(getattr(args, "header", None) or [])
-    none = list(getattr(args, "none", None) or [])
-    try:
-        build_environ(args.url, headers)  # usage errors first, like argparse's
-        table = load(Path(args.file))
-        explanation = explain_url(table, args.url, headers, none)
-    except UsageError as exc:
-        print(f"dispatchc: error: {printable(str(exc))}", file=sys.stderr)
-        return 2
-    except LoadError as exc:
-        print(exc.message, file=sys.stderr)
-        return exc.status
-    sys.stdout.write(render(explanation))
-    return 0
+def run(plan: Plan, url: str, headers: Sequence[str] = (), none: Sequence[str] = ()) -> str:
+    """``dispatchc explain FILE URL [-H 'Name: value']... [--none ROUTE]...``:
+    the text it prints. Raises UsageError for a bad URL, header or route."""
+    return render(explain_url(plan, url, headers, none))

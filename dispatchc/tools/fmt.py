@@ -86,7 +86,7 @@ from lark import Lark, Token, Tree
 
 from ..diagnostics import printable_lines
 from ..errors import DispatchError
-from ..files import write_atomic
+from ..files import read_source, write_atomic
 from ..front.grammar import grammar_text
 from ..front.parser import decode, parse
 from ..source import Source
@@ -370,7 +370,7 @@ def _plural(n: int, word: str = "file") -> str:
 def run(paths: list[Path], check: bool, diff: bool) -> int:
     """``dispatchc fmt FILE... [--check] [--diff]``; returns the exit status.
 
-    Every file is read first: one that cannot be read is a usage error
+    Every file is read first: one that cannot be read raises UsageError
     (exit 2) and nothing is formatted. Then each file is formatted in
     memory; a file with a syntax error gets its diagnostic on stderr and is
     never rewritten (exit 1). Without ``--check``/``--diff`` each file that
@@ -378,19 +378,7 @@ def run(paths: list[Path], check: bool, diff: bool) -> int:
     renamed; its permission bits kept). ``--diff`` prints a unified diff on
     stdout; ``--check`` exits 1 when a file would change. Neither writes.
     """
-    raws: list[bytes] = []
-    unreadable = False
-    for path in paths:
-        try:
-            if path.is_dir():
-                raise IsADirectoryError(21, "Is a directory")
-            raws.append(path.read_bytes())
-        except OSError as exc:
-            print(f"dispatchc: error: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
-            unreadable = True
-    if unreadable:
-        return 2
-
+    raws = [read_source(path) for path in paths]
     write = not (check or diff)
     changed = unchanged = failed = 0
     for path, raw in zip(paths, raws, strict=True):

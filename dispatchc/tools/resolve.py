@@ -28,10 +28,10 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..diagnostics import Diagnostic
-from ..ir import AppTarget, FactoryTarget, RouteTable
+from ..ir import AppTarget, FactoryTarget, RouteTable, Target
 from ..source import Span
 
 _CHILD = r"""
@@ -133,19 +133,23 @@ def _use(t: AppTarget | FactoryTarget) -> _Use:
     return _Use(t.module, t.attr, t.span, args)
 
 
+def _imported(t: Target) -> TypeGuard[AppTarget | FactoryTarget]:
+    return t.imports
+
+
 def _references(table: RouteTable) -> list[_Use]:
     """Each target once, at the place it is written (the `use`, or the route)."""
     seen: set[tuple[str, str, int, int]] = set()
     refs = []
     for use in table.uses:
         t = use.target
-        if isinstance(t, AppTarget | FactoryTarget):
+        if _imported(t):
             refs.append(_use(t))
             seen.add((t.module, t.attr, t.span.line, t.span.column))
     for block in table.all_blocks():
         for route in block.routes:
             t = route.target
-            if route.use or not isinstance(t, AppTarget | FactoryTarget):
+            if route.use or not _imported(t):
                 continue
             key = (t.module, t.attr, t.span.line, t.span.column)
             if key not in seen:

@@ -50,7 +50,8 @@ response.
 
 Exit codes: 0 when stopped (Ctrl+C or SIGTERM; werkzeug's parent kills its
 child), 1 when FILE has errors at start (or werkzeug cannot bind the port),
-2 when FILE cannot be read or the port is out of range.
+2 when FILE cannot be read or the port is out of range (``run`` raises
+``UsageError``, which the command line turns into exit 2).
 
 It binds 127.0.0.1 unless told otherwise; any other address gets a warning
 that the dev server (and, with ``--debug``, its debugger) is not for
@@ -60,7 +61,6 @@ console werkzeug only allows for ``localhost`` and ``127.0.0.1`` Host headers.
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
 import itertools
 import linecache
@@ -79,8 +79,8 @@ from typing import Any, TextIO
 from werkzeug.serving import is_running_from_reloader, run_simple
 
 from ..compiler import compile_file
-from ..errors import DispatchError
-from ..files import write_atomic
+from ..errors import DispatchError, UsageError
+from ..files import read_source, write_atomic
 
 STATE_ENV = "DISPATCHC_SERVE_STATE"
 """Environment variable naming the parent's private state directory."""
@@ -159,12 +159,10 @@ class LiveApplication:
 
     def _read(self) -> bytes | None:
         try:
-            raw = self.path.read_bytes()
-        except OSError as exc:
+            raw = read_source(self.path)
+        except UsageError as exc:
             if not self._unreadable:
-                self._say(
-                    f"dispatchc: cannot read {self.path}: {exc.strerror or exc}; {self._keeping()}"
-                )
+                self._say(f"dispatchc: {exc}; {self._keeping()}")
             self._unreadable = True
             return None
         self._unreadable = False
@@ -319,23 +317,18 @@ def _extend_sys_path(path: Path) -> None:
         sys.path.insert(0, directory)
 
 
-def _serve(args: argparse.Namespace, app: Any) -> None:
-    run_simple(
-        args.host,
-        args.port,
-        app,
-        use_reloader=True,
-        use_debugger=args.debug,
-        threaded=True,
-    )
+def _serve(host: str, port: int, debug: bool, app: Any) -> None:
+    run_simple(host, port, app, use_reloader=True, use_debugger=debug, threaded=True)
 
 
 def _parent_app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
     raise RuntimeError("the reloader's parent process does not serve requests")
 
 
-def run(args: argparse.Namespace) -> int:
-    path: Path = args.file
+def run(path: Path, host: str = "127.0.0.1", port: int = 5000, debug: bool = False) -> int:
+    """``dispatchc serve FILE [--host H] [--port P] [--debug]``: serve until
+    stopped; the exit status. Raises UsageError when FILE cannot be read or
+    the port is out of range."""
     state = os.environ.get(STATE_ENV)
     if is_running_from_reloader() and state:
         # The child: load, watch, serve on the socket the parent bound. It
@@ -346,27 +339,22 @@ def run(args: argparse.Namespace) -> int:
         live.start()
         live.watch()
         try:
-            _serve(args, live)
+            _serve(host, port, debug, live)
         finally:
             live.stop()
         return 0
 
     # The parent: refuse a broken file, then let werkzeug bind and spawn.
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        print(f"dispatchc: error: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    if not 0 <= args.port <= 65535:
-        print(f"dispatchc: error: port {args.port} is not in 0-65535", file=sys.stderr)
-        return 2
+    raw = read_source(path)
+    if not 0 <= port <= 65535:
+        raise UsageError(f"port {port} is not in 0-65535")
     try:
         compile_file(path, path.with_suffix(".py"), raw)
     except DispatchError as exc:
         print(exc.render(), file=sys.stderr)
         print(f"dispatchc: not serving: {path} has errors", file=sys.stderr)
         return 1
-    for line in banner(path, args.host, args.port, args.debug):
+    for line in banner(path, host, port, debug):
         print(line, file=sys.stderr, flush=True)
     # Started from inside another werkzeug reloader (a dev server's
     # subprocess)? Its markers would make run_simple act as a child.
@@ -375,7 +363,7 @@ def run(args: argparse.Namespace) -> int:
     directory = tempfile.mkdtemp(prefix="dispatchc-serve-")
     os.environ[STATE_ENV] = directory
     try:
-        _serve(args, _parent_app)
+        _serve(host, port, debug, _parent_app)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
         os.environ.pop(STATE_ENV, None)
