@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         "--target",
         choices=list(targets.REGISTRY),
         default=targets.DEFAULT,
+        metavar="NAME",
         help=f"what to compile to (default {targets.DEFAULT}; see below)",
     )
     build.add_argument(

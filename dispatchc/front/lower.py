@@ -542,13 +542,14 @@ def lower(tree: Tree) -> tuple[RouteTable, list[Diagnostic]]:
     return table, lw.diagnostics
 
 
-def _pattern_key(pattern: HostPattern) -> tuple[object, ...]:
-    return (pattern.weight, pattern.text)
+def _pattern_key(pattern: HostPattern) -> str:
+    return pattern.text
 
 
 def _sorted_routes(routes: list[Route] | tuple[Route, ...]) -> tuple[Route, ...]:
-    """Most specific first; routes of equal weight by their literal text."""
-    return tuple(sorted(routes, key=lambda r: (r.path.weight, [s or "" for s in r.path.shape])))
+    """In a canonical order, by path (which holds no precedence: that is
+    ``dispatchc.plan.order``'s)."""
+    return tuple(sorted(routes, key=lambda r: r.path.text))
 
 
 def _check_routes(lw: _Lowerer, table: RouteTable) -> None:
