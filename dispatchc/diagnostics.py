@@ -66,8 +66,9 @@ CODES: dict[str, tuple[str, str]] = {
     "N104": (WARNING, "port-by-socket"),
     "N105": (ERROR, "nginx-status"),
     "N106": (ERROR, "unquotable-text"),
-    "N107": (ERROR, "redirect-code"),
+    "N107": (WARNING, "redirect-control"),
     "N108": (WARNING, "redirect-escaping"),
+    "N109": (ERROR, "redirect-captures"),
     # ... and what nginx does to any request (explain --target nginx only).
     "N201": (WARNING, "dot-segments"),
     "N202": (WARNING, "nul-in-path"),

@@ -151,23 +151,24 @@ def _redirect_checks(target: RedirectTarget) -> list[Diagnostic]:
     substitutions = [p for p in target.parts if p.kind != "text"]
     if not substitutions:
         return found
-    if target.code not in (301, 302):
+    if len(substitutions) > 9:
         found.append(
             Diagnostic(
-                "N107",
-                f"nginx cannot answer redirect {target.code} with text from the request "
-                "escaped: only its 301 and 302 redirects escape substituted text",
-                target.span,
-                help="use redirect 301 or 302, or a URL without {capture} and {path}",
-            )
-        )
-    elif len(substitutions) > 9:
-        found.append(
-            Diagnostic(
-                "N107",
+                "N109",
                 "nginx substitutes at most 9 captures in a redirect",
                 target.url_span,
                 help="use fewer {capture} and {path}",
+            )
+        )
+    elif target.code not in (301, 302):
+        found.append(
+            Diagnostic(
+                "N107",
+                f"nginx answers 400 instead of this redirect {target.code} when the text it "
+                "substitutes holds a control character (%00-%1F, %7F)",
+                target.url_span,
+                help="only nginx's 301 and 302 redirects escape what they substitute: use one "
+                "of those to redirect such requests too",
             )
         )
     else:
@@ -384,11 +385,18 @@ class _Writer:
     def _redirect(
         self, out: _Out, block: BlockPlan, segments: tuple[Segment, ...], target: RedirectTarget
     ) -> None:
+        """A redirect: ``return`` for a fixed URL; with substitutions, a 301
+        or 302 is a ``rewrite`` (nginx escapes what it substitutes), any
+        other code an ``if`` with ``return``, whose substituted text may
+        hold no control character (N107). Root-relative URLs whose first
+        character after "/" comes from the request get the variants of
+        ``_relative_variants``. A request that no variant takes gets 400."""
         subs = [p for p in target.parts if p.kind != "text"]
         if not subs:
             url = quote(*_with_query([p.value for p in target.parts]), interpolated=True)
             out.add(2, f"return {target.code} {url};")
             return
+        mode = "rewrite" if target.code in (301, 302) else "return"
         used = {p.value for p in subs if p.kind == "capture"}
         number: dict[str, int] = {}
         head = ["(?s)^"]
@@ -397,7 +405,7 @@ class _Writer:
                 head.append("/" + regex_literal(path_text(seg.literal)))
             elif seg.capture in used:
                 number[seg.capture] = len(number) + 1
-                head.append("/([^/]+)")
+                head.append(_SEGMENT[mode])
             else:
                 head.append("/[^/]+")
         rest = Var(str(len(number) + 1))
@@ -412,26 +420,25 @@ class _Writer:
             else:
                 pieces.append(rest)
         has_path = any(p.kind == "path" for p in target.parts)
-        tail = r"((?:/.*)?)\z" if has_path else r"(?:/.*)?\z"
-        flag = "permanent" if target.code == 301 else "redirect"
-        plain = "".join(head) + tail
+        tail = f"((?:/{_ANY[mode]}*)?)\\z" if has_path else r"(?:/.*)?\z"
+        variants = [(mode, "".join(head) + tail, pieces)]
         if may_start_with_two_slashes(target.parts):
-            variants = _relative_variants(head, tail, pieces, rest)
-            if variants:
-                for mode, regex, replacement in variants:
-                    if mode == "return":
-                        url = quote(*_with_query(replacement), interpolated=True)
-                        out.add(2, f"if ($uri ~ {quote(regex)}) {{")
-                        out.add(3, f"return {target.code} {url};")
-                        out.add(2, "}")
-                    else:
-                        url = quote(*_with_query(replacement), "?", interpolated=True)
-                        out.add(2, f"rewrite {quote(regex)} {url} {flag};")
-                # A backslash then a line break: no Location is both safe and the same.
-                out.add(2, f"return 400 {quote('400 Bad Request', NEWLINE, interpolated=True)};")
-                return
-        url = quote(*_with_query(pieces), "?", interpolated=True)
-        out.add(2, f"rewrite {quote(plain)} {url} {flag};")
+            variants = _relative_variants(head, tail, pieces, rest, mode) or variants
+        flag = "permanent" if target.code == 301 else "redirect"
+        for how, regex, replacement in variants:
+            if how == "return":
+                url = quote(*_with_query(replacement), interpolated=True)
+                out.add(2, f"if ($uri ~ {quote(regex)}) {{")
+                out.add(3, f"return {target.code} {url};")
+                out.add(2, "}")
+            else:
+                url = quote(*_with_query(replacement), "?", interpolated=True)
+                out.add(2, f"rewrite {quote(regex)} {url} {flag};")
+        if len(variants) > 1 or mode == "return":
+            # What no variant takes: a control character where nginx would
+            # write it into Location as it is (N107), or a backslash and a
+            # line break after "/".
+            out.add(2, f"return 400 {quote('400 Bad Request', NEWLINE, interpolated=True)};")
 
     # -- the whole file -------------------------------------------------------------
 
@@ -628,39 +635,52 @@ def _with_query(pieces: list[Any]) -> list[Any]:
     return [p for p in [*before, *args, *after] if p != ""]
 
 
+#: A captured segment, and any text, as each way of redirecting may take it:
+#: ``return`` writes it into Location as it is, so never a control character.
+_CONTROL = r"\x00-\x1f\x7f"
+_SEGMENT = {"rewrite": "/([^/]+)", "return": f"/([^/{_CONTROL}]+)"}
+_ANY = {"rewrite": ".", "return": f"[^{_CONTROL}]"}
+
+
 def _relative_variants(
-    head: list[str], tail: str, pieces: list[Any], rest: Var
+    head: list[str], tail: str, pieces: list[Any], rest: Var, mode: str
 ) -> list[tuple[str, str, list[Any]]]:
     """A root-relative redirect whose first character after "/" comes from
     the request (SPEC §1): the leading run of slashes becomes one "/", and
     a backslash right after it, which nginx would leave as it is and a
     browser reads as "//", is written "%5C". ``rewrite`` cannot write that
     (nginx decodes "%5C" in its replacement), so that case is an ``if``
-    with ``return``, whose substituted text may not hold a line break. Each
-    (mode, regex, replacement) is tried in order."""
+    with ``return``, whose substituted text may hold no control character.
+    Each (how, regex, replacement) is tried in order."""
     first = next(i for i, p in enumerate(pieces) if isinstance(p, Var))
     lead, var, after = pieces[:first], pieces[first], pieces[first + 1 :]
     if not var.isdigit():
         return []  # a host capture: a-z 0-9 - _ only
-    safe = [p.replace("[^/]", "[^/\\r\\n]") for p in head]
+    safe = [p.replace(_SEGMENT["rewrite"], _SEGMENT["return"]) for p in head]
+    any_, safe_any = _ANY[mode], _ANY["return"]
     if var == rest:
         # {path} comes first: its leading slashes go, what follows is captured.
         prefix, safe_prefix = "".join(head), "".join(safe)
         return [
-            ("return", safe_prefix + r"/+\\([^\r\n]*)\z", ["/", "%5C", var, *after]),
-            ("rewrite", prefix + r"/+((?:[^\\].*)?)\z", ["/", var, *after]),
-            ("rewrite", prefix + r"()\z", [*lead, var, *after]),
+            ("return", safe_prefix + f"/+\\\\({safe_any}*)\\z", ["/", "%5C", var, *after]),
+            (
+                mode,
+                prefix + f"/+((?:[^\\\\{_CONTROL if mode == 'return' else ''}]{any_}*)?)\\z",
+                ["/", var, *after],
+            ),
+            (mode, prefix + r"()\z", [*lead, var, *after]),
         ]
     # A capture comes first (after "/"): one that starts with a backslash.
     n = int(var)
-    groups = [i for i, p in enumerate(head) if p == "/([^/]+)"]
-    safe[groups[n - 1]] = r"/\\([^/\r\n]*)"
+    groups = [i for i, p in enumerate(head) if p == _SEGMENT[mode]]
+    safe[groups[n - 1]] = f"/\\\\([^/{_CONTROL}]*)"
     unsafe = list(head)
-    unsafe[groups[n - 1]] = r"/([^/\\][^/]*)"
-    safe_tail = tail.replace(".*", "[^\\r\\n]*")
+    control = _CONTROL if mode == "return" else ""
+    unsafe[groups[n - 1]] = f"/([^/\\\\{control}][^/{control}]*)"
+    safe_tail = tail.replace(".*", f"{safe_any}*")
     return [
         ("return", "".join(safe) + safe_tail, [*lead, "%5C", var, *after]),
-        ("rewrite", "".join(unsafe) + tail, pieces),
+        (mode, "".join(unsafe) + tail, pieces),
     ]
 
 

@@ -83,6 +83,12 @@ PATHS = [
     "/moved?x=1",
     "/moved",
     "/moved-q?z=2",
+    "/temp/a%20b?q=1",
+    "/temp/%5Cx",
+    "/temp/%E6%97%A5",
+    "/see//evil.example",
+    "/see/%5Cevil",
+    "/see",
     "/%FF",
     "/a?b=c&d",
     "/a%20b",
@@ -173,6 +179,14 @@ def test_relative_redirect_never_names_another_host(live_edge):
 
 
 # -- documented differences (docs/deploy.md), each under its code -------------------
+
+
+def test_N107_control_characters_in_a_return_redirect(live_edge):
+    """A 307 writes the substituted text into Location as it is: a request
+    whose text holds a control character gets 400 instead."""
+    edge, reference = live_edge.both("/temp/a%0D%0Ab", "example.com")
+    assert reference.status == 307
+    assert edge.status == 400 and edge.header("Location") is None
 
 
 def test_N201_dot_segments_are_resolved(live_edge):
