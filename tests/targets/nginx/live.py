@@ -165,7 +165,7 @@ class Response:
     def location(self) -> bytes | None:
         """Location, percent-decoded (how SPEC §10 compares it)."""
         value = self.header("Location")
-        return None if value is None else unquote_to_bytes(value)
+        return None if value is None else unquote_to_bytes(value.encode("latin-1"))
 
 
 def send(port: int, request: bytes, timeout: float = 10.0) -> Response:
