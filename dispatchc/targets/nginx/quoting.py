@@ -97,8 +97,12 @@ _PCRE_PLAIN = re.compile(r"[A-Za-z0-9_/\-]|[^\x00-\x7f]")
 
 
 def regex_literal(text: str) -> str:
-    """``text`` matched literally by a PCRE regular expression: every ASCII
-    character but letters, digits, ``_``, ``-`` and ``/`` is escaped with a
-    backslash (always literal in PCRE); other characters are their bytes."""
+    """``text`` matched literally by a PCRE regular expression: letters,
+    digits, ``_``, ``-``, ``/`` and non-ASCII characters (their bytes) as
+    they are, ``\\ ^ [ ]`` escaped with a backslash, any other ASCII
+    character in a class of its own (``[.]``: literal in PCRE, and read
+    right by gixy-ng, which misreads backslashes inside quotes)."""
     check(text)
-    return "".join(c if _PCRE_PLAIN.fullmatch(c) else "\\" + c for c in text)
+    return "".join(
+        c if _PCRE_PLAIN.fullmatch(c) else "\\" + c if c in "\\^[]" else f"[{c}]" for c in text
+    )

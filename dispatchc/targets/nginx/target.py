@@ -210,26 +210,29 @@ class _Out:
         return "\n".join(self.lines) + "\n"
 
 
+# Written without backslashes (classes such as [.] instead), which
+# gixy-ng's regex parser misreads inside quotes; "$" is the end, since a
+# header value holds no line feed.
 _BAD_HOST = (
     # SPEC §2, with nginx's lower-casing: labels of a-z 0-9 - _ (no empty
     # one), one trailing dot allowed, at most 253 characters without it; a
     # port of at most 5 digits, 1-65535.
-    r"(?=[a-z0-9_.-]{1,253}(?:\.?)(?::|\z))(?:[a-z0-9_-]+\.)*[a-z0-9_-]+\.?",
+    r"(?=[a-z0-9_.-]{1,253}[.]?(?::|$))(?:[a-z0-9_-]+[.])*[a-z0-9_-]+[.]?",
     # An IPv6 literal as Python's ipaddress reads it (no zone, dotted IPv4
     # last, at most one "::").
-    r"\[" + "(?:"
+    r"[[](?:"
     r"(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}"
     r"|(?:[0-9a-f]{1,4}:){6}IPV4"
-    r"|(?=(?:[0-9a-f]{0,4}:){0,7}[0-9a-f]{0,4}\])"
+    r"|(?=(?:[0-9a-f]{0,4}:){0,7}[0-9a-f]{0,4}[]])"
     r"(?:(?:[0-9a-f]{1,4}:){0,7}[0-9a-f]{1,4})?::(?:(?:[0-9a-f]{1,4}:){0,7}[0-9a-f]{1,4})?"
-    r"|(?=(?:[0-9a-f]{0,4}:){0,6}(?:[0-9]{1,3}\.){3}[0-9]{1,3}\])"
+    r"|(?=(?:[0-9a-f]{0,4}:){0,6}(?:[0-9]{1,3}[.]){3}[0-9]{1,3}[]])"
     r"(?:(?:[0-9a-f]{1,4}:){0,5}[0-9a-f]{1,4})?::(?:(?:[0-9a-f]{1,4}:){0,5}IPV4|IPV4)"
-    r")\]",
+    r")[]]",
 )
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4 = rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}"
+_IPV4 = rf"{_OCTET}[.]{_OCTET}[.]{_OCTET}[.]{_OCTET}"
 _PORT = (
-    r"(?::(?!0+\z)"
+    r"(?::(?!0+$)"
     r"(?:[0-9]{1,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
 )
 
@@ -237,7 +240,7 @@ _PORT = (
 def host_regex() -> str:
     """The Hosts SPEC §2 accepts, lower-cased (nginx matches the map with ``~*``)."""
     names = "|".join(f"(?:{alt.replace('IPV4', _IPV4)})" for alt in _BAD_HOST)
-    return rf"^(?:{names}){_PORT}\z"
+    return rf"^(?:{names}){_PORT}$"
 
 
 def _host_regex(pattern: HostPattern, names: dict[str, str]) -> str:

@@ -64,9 +64,7 @@ def live_edge(tmp_path_factory: pytest.TempPathFactory):
     for name in UPSTREAMS:
         build(directory, routes, "--upstreams", upstreams, "--upstream", name)
     with contextlib.ExitStack() as stack:
-        stack.enter_context(
-            running_gunicorn(directory, "routes", ports["reference"], path=[HERE])
-        )
+        stack.enter_context(running_gunicorn(directory, "routes", ports["reference"], path=[HERE]))
         for name in UPSTREAMS:
             stack.enter_context(
                 running_gunicorn(directory, f"routes_{name}", ports[name], path=[HERE])
