@@ -143,6 +143,12 @@ def _parser() -> argparse.ArgumentParser:
         help="assume this route's factory returns None (a path such as /{prefix}, "
         "or 'HOST PATH'); repeatable",
     )
+    explain.add_argument(
+        "--target",
+        choices=("wsgi", "nginx"),
+        default="wsgi",
+        help="nginx: also show what the edge does differently (docs/deploy.md)",
+    )
     explain.set_defaults(func=_lazy("explain"))
 
     show = sub.add_parser("show", help="print the routing table as a tree or a graph")

@@ -721,4 +721,8 @@ def run(args: argparse.Namespace) -> int:
         print(exc.message, file=sys.stderr)
         return exc.status
     sys.stdout.write(render(explanation))
+    if getattr(args, "target", "wsgi") == "nginx":  # the nginx target's part
+        from ..targets.nginx.explain import render as nginx_notes
+
+        sys.stdout.write(nginx_notes(table, explanation.environ))
     return 0
