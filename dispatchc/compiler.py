@@ -114,9 +114,7 @@ def compile_source(
     target's warnings are added to ``warnings`` when it is given."""
     result = load(str(path), raw)
     assert result.plan is not None
-    job = targets.Job(
-        result.plan, result.source, source_name(path, output), options or {}, output
-    )
+    job = targets.Job(result.plan, result.source, source_name(path, output), options or {}, output)
     chosen = targets.get(target)
     found = sorted(chosen.check(job), key=sort_key)
     if any(d.is_error for d in found):

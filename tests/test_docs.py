@@ -156,9 +156,7 @@ def test_every_code_has_a_section_with_its_name():
 
 
 def test_every_emitted_code_has_an_example():
-    with_example = {
-        code for code, body, _, _ in diagnostic_examples() if first_line(body) != FIXED
-    }
+    with_example = {code for code, body, _, _ in diagnostic_examples() if first_line(body) != FIXED}
     assert with_example == set(CODES) - NOT_EMITTED
     for code in NOT_EMITTED:
         assert "not emitted" in sections()[code][1]
