@@ -93,6 +93,18 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace existing outputs that dispatchc did not generate",
     )
+    build.add_argument(
+        "--upstreams",
+        type=Path,
+        metavar="FILE",
+        help="where each application runs (TOML): for --target nginx and --upstream",
+    )
+    build.add_argument(
+        "--upstream",
+        metavar="NAME",
+        help="build the WSGI module that the machines of upstream NAME serve "
+        "(default output FILE_NAME.py)",
+    )
     build.set_defaults(func=cmd_build)
 
     lint = sub.add_parser("lint", help="report every error and warning in routing files")
@@ -137,6 +149,12 @@ def _parser() -> argparse.ArgumentParser:
         help="assume this route's factory returns None (a path such as /{prefix}, "
         "or 'HOST PATH'); repeatable",
     )
+    explain.add_argument(
+        "--target",
+        choices=("wsgi", "nginx"),
+        default="wsgi",
+        help="nginx: also show what the edge does differently (docs/deploy.md)",
+    )
     explain.set_defaults(func=cmd_explain)
 
     show = sub.add_parser("show", help="print the routing table as a tree or a graph")
@@ -168,8 +186,13 @@ def _plan(path: Path) -> Plan:
 def cmd_explain(args: argparse.Namespace) -> int:
     from .tools import explain
 
-    explain.build_environ(args.url, args.header)  # a bad URL before the file's errors
-    sys.stdout.write(explain.run(_plan(args.file), args.url, args.header, args.none))
+    environ = explain.build_environ(args.url, args.header)  # a bad URL before the file's errors
+    plan = _plan(args.file)
+    sys.stdout.write(explain.run(plan, args.url, args.header, args.none))
+    if args.target == "nginx":  # what the edge does differently
+        from .targets.nginx.explain import render as nginx_notes
+
+        sys.stdout.write(nginx_notes(plan.table, environ))
     return 0
 
 
@@ -186,10 +209,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve.run(args.file, args.host, args.port, args.debug)
 
 
+def _upstream_options(args: argparse.Namespace) -> dict[str, object]:
+    """``--upstreams FILE`` and ``--upstream NAME`` (SPEC §10) as target options."""
+    if args.upstream is not None:
+        if args.target != "wsgi":
+            raise UsageError("--upstream NAME builds a WSGI module: it goes with --target wsgi")
+        if not (args.upstream.isidentifier() and args.upstream.isascii()):
+            raise UsageError(f"--upstream {args.upstream!r}: an upstream name is an identifier")
+        if args.upstreams is None:
+            raise UsageError("--upstream NAME needs --upstreams FILE")
+    elif args.upstreams is not None and args.target != "nginx":
+        raise UsageError("--upstreams FILE goes with --target nginx or --upstream NAME")
+    if args.upstreams is None:
+        return {}
+    from .targets.nginx.upstreams import Input
+
+    options: dict[str, object] = {"upstreams": Input(args.upstreams, read_source(args.upstreams))}
+    if args.upstream is not None:
+        options["upstream"] = args.upstream
+    return options
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     files: list[Path] = args.files
     target = targets.get(args.target)
-    options: dict[str, object] = {}
+    options = _upstream_options(args)
 
     def default(path: Path) -> Path:
         return target.default_output(path, options)
@@ -207,11 +251,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     compiled: list[tuple[Path, str]] = []
     failed = False
     for path, out, raw in zip(files, outputs, raws, strict=True):
+        warnings: list[tuple[Source, Diagnostic]] = []
         try:
-            compiled.append((out, compile_source(path, raw, out, args.target, options)))
+            compiled.append((out, compile_source(path, raw, out, args.target, options, warnings)))
         except DispatchError as exc:
             print(exc.render(), file=sys.stderr)
             failed = True
+        for source, warning in warnings:  # what a target does differently (SPEC §8)
+            print(render_text(source, warning), file=sys.stderr)
     refused = []
     if not (args.check or to_stdout):
         refused = [p for p in (output_problem(out, args.force) for out in outputs) if p]

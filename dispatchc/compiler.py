@@ -106,17 +106,21 @@ def compile_source(
     output: Path,
     target: str = targets.DEFAULT,
     options: dict[str, Any] | None = None,
+    warnings: list[tuple[Source, Diagnostic]] | None = None,
 ) -> str:
     """The text of ``target``'s output for one routing file, written to
     ``output`` (its header names the source relative to it); DispatchError
-    with every error of the file, or what the target cannot express."""
+    with every error of the file, or what the target cannot express. The
+    target's warnings are added to ``warnings`` when it is given."""
     result = load(str(path), raw)
     assert result.plan is not None
-    job = targets.Job(result.plan, result.source, source_name(path, output), options or {})
+    job = targets.Job(result.plan, result.source, source_name(path, output), options or {}, output)
     chosen = targets.get(target)
-    found = chosen.check(job)
+    found = sorted(chosen.check(job), key=sort_key)
     if any(d.is_error for d in found):
-        raise DispatchError(result.source, sorted(found, key=sort_key))
+        raise DispatchError(result.source, found)
+    if warnings is not None:
+        warnings.extend((result.source, d) for d in found)
     with _gc_paused():
         return chosen.emit(job)
 

@@ -12,6 +12,10 @@ Conventions in the docs, checked here:
   starts with ``# saved as latin-1`` is written encoded as latin-1 (E002);
   in one whose first line starts with ``# saved with carriage returns``,
   each ``␍`` after that line is written as a carriage return (E004).
+  An ``N...`` example (``--target nginx``) may have a ```toml block between
+  the ```disp block and its output: the upstreams file, saved as
+  ``upstreams.toml``; its fixed version is checked by running the command
+  of the section's example, which must succeed without the code.
 - In ``docs/language.md`` every ```disp block compiles, except one whose
   first line is ``# invalid: CODE``, which must get that code.
 - ```python blocks whose first line is ``# from samples/NAME.py`` are
@@ -43,10 +47,11 @@ DIAGNOSTICS = DOCS / "diagnostics.md"
 LANGUAGE = DOCS / "language.md"
 
 #: Codes in CODES that this version never emits: their section has no example.
-NOT_EMITTED: set[str] = set()
+#: (N106: the language refuses first; N2xx: only explain --target nginx.)
+NOT_EMITTED: set[str] = {"N106", "N201", "N202", "N203", "N204", "N205"}
 
 FENCE = re.compile(r"^```(?P<lang>[\w-]*)[ \t]*\n(?P<body>.*?)^```[ \t]*$", re.M | re.S)
-SECTION = re.compile(r"^## (?P<code>[EW]\d{3}) (?P<name>\S+)[ \t]*$", re.M)
+SECTION = re.compile(r"^## (?P<code>[EWN]\d{3}) (?P<name>\S+)[ \t]*$", re.M)
 INVALID = re.compile(r"# invalid: (?P<code>[EW]\d{3})\s*$")
 LATIN1 = "# saved as latin-1"
 CARRIAGE_RETURNS = "# saved with carriage returns"
@@ -102,8 +107,9 @@ def sections() -> dict[str, tuple[str, str]]:
     return out
 
 
-def diagnostic_examples() -> list[tuple[str, str, str | None]]:
-    """(code, disp example, the text block after it or None), in doc order."""
+def diagnostic_examples() -> list[tuple[str, str, str | None, str | None]]:
+    """(code, disp example, the text block after it or None, the toml block
+    between them or None), in doc order."""
     out = []
     for code, (_, text) in sections().items():
         fences = list(FENCE.finditer(text))
@@ -111,22 +117,28 @@ def diagnostic_examples() -> list[tuple[str, str, str | None]]:
             if m.group("lang") != "disp":
                 continue
             after = fences[i + 1] if i + 1 < len(fences) else None
+            toml = None
+            if after is not None and after.group("lang") == "toml":
+                if not text[m.end() : after.start()].strip():
+                    toml = after.group("body")
+                    m = after
+                    after = fences[i + 2] if i + 2 < len(fences) else None
             shown = None
             if after is not None and after.group("lang") == "text":
                 between = text[m.end() : after.start()]
                 if not between.strip():
                     shown = after.group("body")
-            out.append((code, m.group("body"), shown))
+            out.append((code, fences[i].group("body"), shown, toml))
     return out
 
 
 def _example_params() -> list[object]:
     params = []
     seen: dict[str, int] = {}
-    for code, body, shown in diagnostic_examples():
+    for code, body, shown, toml in diagnostic_examples():
         kind = "fixed" if first_line(body) == FIXED else "example"
         n = seen[code + kind] = seen.get(code + kind, 0) + 1
-        params.append(pytest.param(code, body, shown, id=f"{code}-{kind}-{n}"))
+        params.append(pytest.param(code, body, shown, toml, id=f"{code}-{kind}-{n}"))
     return params
 
 
@@ -144,7 +156,7 @@ def test_every_code_has_a_section_with_its_name():
 
 
 def test_every_emitted_code_has_an_example():
-    with_example = {code for code, body, _ in diagnostic_examples() if first_line(body) != FIXED}
+    with_example = {code for code, body, _, _ in diagnostic_examples() if first_line(body) != FIXED}
     assert with_example == set(CODES) - NOT_EMITTED
     for code in NOT_EMITTED:
         assert "not emitted" in sections()[code][1]
@@ -153,8 +165,31 @@ def test_every_emitted_code_has_an_example():
 # -- (3) the examples of docs/diagnostics.md ----------------------------------
 
 
-@pytest.mark.parametrize(("code", "body", "shown"), _example_params())
-def test_diagnostic_example(code, body, shown, tmp_path, monkeypatch, capsys):
+def _nginx_example(code, body, toml, tmp_path, monkeypatch, capsys) -> tuple[int, str]:
+    """Run the section's command on an N... example (or its fixed version)."""
+    command = next(s for c, b, s, _ in diagnostic_examples() if c == code and s)
+    (tmp_path / "routes.disp").write_bytes(raw_bytes(body))
+    if toml is not None:
+        (tmp_path / "upstreams.toml").write_text(toml, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    argv = command.split("\n", 1)[0].split()[2:]
+    if first_line(body) == FIXED:
+        argv += ["-o", "-"]
+    status = main(argv)
+    return status, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("code", "body", "shown", "toml"), _example_params())
+def test_diagnostic_example(code, body, shown, toml, tmp_path, monkeypatch, capsys):
+    if code.startswith("N"):
+        status, err = _nginx_example(code, body, toml, tmp_path, monkeypatch, capsys)
+        if first_line(body) == FIXED:
+            assert status == 0 and f"[{code}]" not in err, err
+            return
+        assert shown is not None, f"the {code} example is not followed by its output"
+        assert err.rstrip("\n") == shown.rstrip("\n").partition("\n")[2]
+        assert status == (1 if CODES[code][0] == ERROR else 0)
+        return
     if first_line(body) == FIXED:
         _, diagnostics = diagnose(body, imports=code.startswith("E4"))
         codes = [d.code for d in diagnostics]

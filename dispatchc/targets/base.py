@@ -31,6 +31,7 @@ class Job:
     source: Source
     source_name: str  # the source's path relative to the output's directory
     options: dict[str, Any] = field(default_factory=dict)
+    output: Path | None = None  # where the output goes (other inputs are named relative to it)
 
 
 class Target(Protocol):
@@ -53,6 +54,7 @@ class Target(Protocol):
 #: name -> "module:attribute" of the target object (imported on use).
 REGISTRY: dict[str, str] = {
     "wsgi": "dispatchc.targets.wsgi:TARGET",
+    "nginx": "dispatchc.targets.nginx:TARGET",
 }
 
 DEFAULT = "wsgi"

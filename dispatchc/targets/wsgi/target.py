@@ -16,10 +16,13 @@ import jinja2
 
 from ..._version import __version__
 from ...diagnostics import Diagnostic
+from ...errors import UsageError
 from ...front.patterns import may_start_with_two_slashes
 from ...ir import AppTarget, FactoryTarget, RedirectTarget, StatusTarget
 from ...plan import BlockPlan, Plan, RoutePlan
+from ...plan.upstreams import misdirected, project
 from ..base import HEADER, Job
+from ..nginx.upstreams import Resolved, given, relative_name, resolve_once
 from ..python.emit import (
     UNROLL,
     Names,
@@ -190,12 +193,21 @@ def _block(block: BlockPlan, names: Names, has_hosts: bool) -> dict[str, Any]:
         "answers": None,
     }
     root = block.root
-    if has_hosts and not block.depth and len(root.chain) == 1 and routes[0]["kind"] == "static":
+    if (
+        has_hosts
+        and not block.depth
+        and len(root.chain) == 1
+        and routes
+        and root.chain[0] < len(routes)
+        and routes[0]["kind"] == "static"
+    ):
         # A block whose one route always answers: its host entries call the
         # app directly, and no table is written.
         data["answers"] = routes[0]
         return data
     route_name = {r.rank: Names.route(block, r) for r in block.routes}
+    # The 421 responder of a backend's projected chains (plan.upstreams).
+    route_name[misdirected(block)] = "_dc_misdirected"
     leaf = {index: routes[route.rank] for index, route in found.items()}
     data["routes"] = [
         r for r, plan in zip(routes, block.routes, strict=True) if plan.rank not in leaf_ranks
@@ -278,8 +290,11 @@ def context(plan: Plan) -> dict[str, Any]:
     return ctx
 
 
-def generate(plan: Plan, source_sha256: str, source_name: str) -> str:
-    """The WSGI module of a plan."""
+def generate(
+    plan: Plan, source_sha256: str, source_name: str, upstream: dict[str, str] | None = None
+) -> str:
+    """The WSGI module of a plan (of a backend's projected plan, with
+    ``upstream``: its name, and the upstreams file's name and sha256)."""
     body = environment().get_template("module.py.j2").render(context(plan))
     selection = runtime().select(body, roots=LATE)
     late = [d for d in selection.definitions if d.names & set(LATE)]
@@ -296,6 +311,7 @@ def generate(plan: Plan, source_sha256: str, source_name: str) -> str:
             runtime=join(head),
             body=body.strip("\n"),
             late=join(late),
+            upstream=upstream,
         )
     )
     return tidy(code)
@@ -314,13 +330,49 @@ class WsgiTarget:
     summary = "a WSGI module exposing application(environ, start_response) (default)"
 
     def default_output(self, source: Path, options: dict[str, Any]) -> Path:
+        upstream = options.get("upstream")
+        if upstream:
+            return source.with_name(f"{source.stem}_{upstream}.py")
         return source.with_suffix(".py")
 
     def check(self, job: Job) -> list[Diagnostic]:
-        return []  # WSGI is the reference: it reproduces every construct
+        # WSGI is the reference: it reproduces every construct. A backend
+        # (--upstream) needs the upstreams file to be right (SPEC §10).
+        if not job.options.get("upstream"):
+            return []
+        return _backend(job).diagnostics
 
     def emit(self, job: Job) -> str:
-        return generate(job.plan, job.source.sha256, job.source_name)
+        name = job.options.get("upstream")
+        if not name:
+            return generate(job.plan, job.source.sha256, job.source_name)
+        resolved = _backend(job)
+        assert resolved.upstreams is not None
+        upstreams = given(job.options, "--upstream")
+        return generate(
+            project(job.plan, resolved.owner, name),
+            job.source.sha256,
+            job.source_name,
+            {
+                "name": name,
+                "sha256": resolved.upstreams.source.sha256,
+                "path": _comment_path(relative_name(upstreams.path, job.output)),
+            },
+        )
+
+
+def _backend(job: Job) -> Resolved:
+    """The upstreams file of a ``--upstream NAME`` build, read against the plan;
+    UsageError for an upstream the file does not define."""
+    name = job.options["upstream"]
+    resolved = resolve_once(job.plan, job.source, given(job.options, "--upstream"))
+    if resolved.upstreams is not None and resolved.upstreams.get(name) is None:
+        known = ", ".join(resolved.upstreams.names) or "none"
+        raise UsageError(
+            f"--upstream {name}: {resolved.upstreams.source.path} has no [upstream.{name}] "
+            f"(upstreams: {known})"
+        )
+    return resolved
 
 
 TARGET = WsgiTarget()

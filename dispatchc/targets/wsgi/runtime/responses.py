@@ -61,3 +61,12 @@ class _DcRedirect:
 
     def __call__(self, environ, start_response):
         return _dc_redirect(environ, start_response, self._status, self._location)
+
+
+_dc_misdirected_response = _DcStatus("421 Misdirected Request")
+
+
+def _dc_misdirected(environ, start_response, parts, host, k):
+    """A route of another upstream, in a backend's chain (SPEC §10): 421
+    tells the edge (nginx) to send the request on to that upstream."""
+    return _dc_misdirected_response(environ, start_response)
