@@ -182,7 +182,7 @@ SPECIAL_BYTES = [
 SEED_FILES = sorted(
     [
         *(ROOT / "samples").glob("*.disp"),
-        *(ROOT / "tests" / "cases").glob("*/routes.disp"),
+        *(ROOT / "tests" / "targets").glob("*/cases/*/routes.disp"),
         *(ROOT / "tests" / "broken").glob("*.disp"),
         *(ROOT / "tests" / "fmt_cases").glob("*.disp"),
     ]
