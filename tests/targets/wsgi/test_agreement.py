@@ -1,4 +1,4 @@
-"""The generated module and the reference matcher agree (SPEC §2, §3).
+"""The WSGI target agrees with the reference matcher (SPEC §2, §3).
 
 Random valid routing files (tests/strategies.py) are compiled and imported
 with fake targets; random requests go to both the generated ``application``
@@ -31,8 +31,8 @@ from dispatchc.compiler import load_table
 from dispatchc.ir import AppTarget, FactoryTarget, RedirectTarget, RouteTable, StatusTarget
 from dispatchc.plan.matcher import Outcome, dispatch
 
-from .conftest import build_module, compile_text, load_module
-from .strategies import (
+from ...helpers import build_module, compile_text, load_module
+from ...strategies import (
     FAKE_MODULE,
     Calls,
     factory_label,
