@@ -241,6 +241,15 @@ def path_specs(draw, max_segments: int = 3) -> PathSpec:
     return PathSpec(tuple(segments))
 
 
+def host_pattern_texts() -> st.SearchStrategy[str]:
+    """Host patterns as written (random case, trailing dots, ports)."""
+    return host_specs().map(lambda h: h.text)
+
+
+def path_pattern_texts(max_segments: int = 3) -> st.SearchStrategy[str]:
+    return path_specs(max_segments).map(lambda p: p.text)
+
+
 # String literals as values and as written (with the two escapes).
 STRING_ARGS = (("s", '"s"'), ("", '""'), ('q"x', '"q\\"x"'), ("b\\s", '"b\\\\s"'), ("é", '"é"'))
 INT_ARGS = (0, 3, -1, 1024)
