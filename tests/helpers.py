@@ -398,3 +398,45 @@ def redirect_locations(code: str) -> dict[str, list[tuple[Any, ...]]]:
                     assert isinstance(status, ast.Constant) and isinstance(location, ast.Constant)
                     found[location.value] = [("text", location.value)]
     return found
+
+
+# -- what a module defines and what reaches what ---------------------------------------
+
+
+def top_level(code: str) -> dict[str, set[str]]:
+    """Each name a module's top-level statements bind, with the names its
+    statement refers to (its own body, nested functions included). Imports
+    are left out: they are names, not definitions."""
+    graph: dict[str, set[str]] = {}
+    for stmt in ast.parse(code).body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound = {stmt.name}
+        elif isinstance(stmt, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            bound = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        else:
+            continue
+        uses = set(_names(stmt)) - bound
+        for name in bound:
+            graph.setdefault(name, set()).update(uses)
+    return graph
+
+
+def reachable(graph: dict[str, set[str]], roots: Iterator[str] | tuple[str, ...]) -> set[str]:
+    """The names of ``graph`` reachable from ``roots`` through references."""
+    seen: set[str] = set()
+    todo = [r for r in roots if r in graph]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo.extend(n for n in graph[name] if n in graph and n not in seen)
+    return seen
+
+
+def unreachable(code: str, root: str = "application") -> set[str]:
+    """Top-level definitions that nothing reachable from ``root`` names."""
+    graph = top_level(code)
+    assert root in graph, f"{root} is not defined"
+    return set(graph) - reachable(graph, (root,))
