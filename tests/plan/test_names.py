@@ -27,7 +27,7 @@ texts = st.text(
 ) | st.text(max_size=60)
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(texts)
 def test_identifier_is_a_plain_lowercase_ascii_tail(text):
     name = identifier(text)
@@ -36,6 +36,7 @@ def test_identifier_is_a_plain_lowercase_ascii_tail(text):
     assert identifier(text) == name  # deterministic
 
 
+@settings(deadline=None)
 @given(texts)
 def test_identifier_keeps_letters_and_digits_in_order(text):
     kept = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
@@ -76,7 +77,7 @@ def pairs(items: list[str]) -> list[tuple[str, str]]:
     return [(k, identifier(k)) for k in items]
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(keys)
 def test_unique_names_are_distinct_and_uncolliding_bases_are_kept(items):
     names = unique(pairs(items))
@@ -94,7 +95,7 @@ def test_unique_names_are_distinct_and_uncolliding_bases_are_kept(items):
         assert bases.count(base) > 1 or list(names.values()).count(base) == 0
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(keys, st.text(st.sampled_from("ab/_-.{}1"), min_size=1, max_size=6))
 def test_adding_an_item_renames_nothing_it_does_not_collide_with(items, new):
     assume(new not in items)

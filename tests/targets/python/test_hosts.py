@@ -41,7 +41,7 @@ def reference(header: str, scheme: str = "http") -> tuple[str, int] | None:
 ascii_noise = st.text(st.sampled_from("abcXYZ019-_.:[]%@ /\\\t\x00\x7f"), min_size=1, max_size=24)
 
 
-@settings(max_examples=1000)
+@settings(max_examples=1000, deadline=None)
 @given(st.one_of(request_hosts(), ascii_noise), st.sampled_from(["http", "https"]))
 def test_normalisation_agrees_with_the_matcher(header, scheme):
     if not header or not header.isascii():

@@ -25,7 +25,7 @@ URL_CHARS = set(string.ascii_letters + string.digits + "-._~!$&'()*+,;=:@/?%")
 latin1 = st.text(st.characters(max_codepoint=255), max_size=20)
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(latin1)
 def test_quote_encodes_every_character_a_url_cannot_hold(text):
     quoted = _dc_quote(text, "")
@@ -44,7 +44,7 @@ def test_quote_examples():
     assert _dc_quote("\x00\r\n", "") == "%00%0D%0A"
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(latin1)
 def test_quote_path_keeps_slashes_and_starts_with_one(path_info):
     quoted = _dc_quote_path(path_info)
@@ -57,7 +57,7 @@ def test_quote_path_keeps_slashes_and_starts_with_one(path_info):
         assert restored == (path_info if path_info.startswith("/") else "/" + path_info)
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(st.text(st.sampled_from("/\\ab?#%:."), max_size=12))
 def test_relative_never_names_another_host(location):
     safe = _dc_relative(location)
@@ -87,7 +87,7 @@ def test_with_query(location, query, expected):
     assert _dc_with_query(location, query) == expected
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.sampled_from(["/a", "/a?k=v", "/a#f", "https://h.test/p?x#y"]), latin1)
 def test_with_query_never_gives_a_control_character_or_a_second_fragment(location, query):
     out = _dc_with_query(location, query)

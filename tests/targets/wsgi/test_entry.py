@@ -20,7 +20,7 @@ from ...helpers import call, environ
 from ...strategies import request_hosts, requests
 
 
-@settings(max_examples=1000)
+@settings(max_examples=1000, deadline=None)
 @given(requests())
 def test_host_of_a_request_agrees_with_the_matcher(env):
     found = check_host(env)
