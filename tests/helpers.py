@@ -144,17 +144,67 @@ def call(app: Callable[..., Any], env: dict[str, Any]) -> Response:
 
 
 class Label:
-    """A WSGI app that answers 200 with its label, and remembers the
-    environs it saw (``seen``, shared when given)."""
+    """A WSGI app that answers 200 with its label (UTF-8). Given lists, it
+    remembers there each environ it saw (``seen``) and its label
+    (``labels``); without, it keeps nothing (memory tests count on that)."""
 
-    def __init__(self, label: str, seen: list[dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        label: str,
+        seen: list[dict[str, Any]] | None = None,
+        labels: list[str] | None = None,
+    ):
         self.label = label
-        self.seen = [] if seen is None else seen
+        self.seen = seen
+        self.labels = labels
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        self.seen.append(dict(environ))
+        if self.seen is not None:
+            self.seen.append(dict(environ))
+        if self.labels is not None:
+            self.labels.append(self.label)
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [self.label.encode("utf-8")]
+
+
+def target_module(prefix: str = "_dc_test_targets") -> types.ModuleType:
+    """A target module for routing text written with ``T:`` (see
+    ``with_targets``), registered in ``sys.modules``:
+
+    - ``T:app`` answers "app"; ``T:named("x")`` makes an app answering "x";
+      ``T:make(...)`` one answering the repr of its arguments;
+      ``T:maybe(label, ...)`` is ``make`` but returns None when ``label`` is
+      in ``T.refuse``;
+    - ``T.calls`` records factory calls (``named``: the label, else the
+      arguments); ``T.seen`` every environ an app saw, ``T.labels`` its label.
+    """
+    module = sys.modules[register(prefix)]
+    module.calls, module.seen, module.labels, module.refuse = [], [], [], set()
+
+    def app(label: str) -> Label:
+        return Label(label, module.seen, module.labels)
+
+    def named(label: str) -> Label:
+        module.calls.append(label)
+        return app(label)
+
+    def make(*args: Any) -> Label:
+        module.calls.append(args)
+        return app(repr(args))
+
+    def maybe(label: Any, *rest: Any) -> Label | None:
+        module.calls.append((label, *rest))
+        return None if label in module.refuse else app(repr((label, *rest)))
+
+    module.app = app("app")
+    module.named, module.make, module.maybe = named, make, maybe
+    return module
+
+
+def build_app(module: types.ModuleType, text: str) -> Callable[..., Any]:
+    """Compile ``text``, where ``T:`` names ``module``, import it and
+    return its ``application``."""
+    return build_module(text.replace("T:", module.__name__ + ":")).application
 
 
 # -- generated code -------------------------------------------------------------
@@ -265,6 +315,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def gunicorn_flags() -> list[str]:
+    """Flags every test gunicorn gets: gunicorn >= 24 opens a control
+    socket in ~/.gunicorn by default, shared by every gunicorn of the
+    user: not for a test server."""
+    from gunicorn.config import KNOWN_SETTINGS
+
+    flags = {cli for setting in KNOWN_SETTINGS for cli in (setting.cli or ())}
+    return ["--no-control-socket"] if "--no-control-socket" in flags else []
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     """Terminate a child, then kill it if it does not stop in time."""
     if proc.poll() is None:
@@ -310,7 +370,7 @@ def gunicorn(directory: Path, app: str, logs: Path, *extra: str) -> Iterator[int
                 [sys.executable, "-m", "gunicorn", "--chdir", str(directory)]
                 + ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "30"]
                 + ["--graceful-timeout", "2", "--log-level", "warning", "--error-logfile", "-"]
-                + [*extra, app],
+                + [*gunicorn_flags(), *extra, app],
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
