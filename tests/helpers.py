@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import types
 from collections.abc import Callable, Iterator
@@ -205,6 +206,43 @@ def build_app(module: types.ModuleType, text: str) -> Callable[..., Any]:
     """Compile ``text``, where ``T:`` names ``module``, import it and
     return its ``application``."""
     return build_module(text.replace("T:", module.__name__ + ":")).application
+
+
+# -- threads ------------------------------------------------------------------
+
+#: Deadlock detector for joins and waits, in seconds (not a speed bound).
+JOIN = 30.0
+
+
+class Worker(threading.Thread):
+    """Runs ``fn(*args)`` in a daemon thread, keeping its result or its
+    exception."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any):
+        super().__init__(daemon=True)
+        self._fn, self._args = fn, args
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self._fn(*self._args)
+        except BaseException as exc:  # re-raised by finish()
+            self.error = exc
+
+    def finish(self, timeout: float = JOIN) -> Any:
+        """Join (deadlock-bounded); return the result or re-raise the error."""
+        self.join(timeout)
+        assert not self.is_alive(), "a request is still blocked: a lock is held or a call waits"
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+def started(fn: Callable[..., Any], *args: Any) -> Worker:
+    worker = Worker(fn, *args)
+    worker.start()
+    return worker
 
 
 # -- generated code -------------------------------------------------------------

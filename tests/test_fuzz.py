@@ -55,7 +55,7 @@ from .fuzz_strategies import (
     stub_modules,
     target_modules,
 )
-from .helpers import constants, load_module, skeleton
+from .helpers import call, constants, environ, load_module, skeleton
 
 #: Hang detector, not a timing test: one example of any fuzz test.
 EXAMPLE_SECONDS = 20
@@ -145,38 +145,10 @@ def files_under(directory: Path) -> set[str]:
 
 
 def request(application: Any, host: str, path: str) -> tuple[str, dict[str, Any]]:
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": "GET",
-        "SCRIPT_NAME": "",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": host,
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(),
-        "wsgi.errors": io.StringIO(),
-        "wsgi.version": (1, 0),
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-    seen: dict[str, str] = {}
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        seen["status"] = status
-        return lambda data: None
-
-    body = application(environ, start_response)
-    try:
-        b"".join(body)
-    finally:
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
-    assert re.fullmatch(r"[1-5]\d\d .*", seen["status"]), seen
-    return seen["status"], environ
+    env = environ(host, path, SERVER_NAME="localhost")
+    response = call(application, env)
+    assert re.fullmatch(r"[1-5]\d\d .*", response.status_line), response
+    return response.status_line, env
 
 
 @contextlib.contextmanager

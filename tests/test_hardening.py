@@ -57,7 +57,7 @@ from werkzeug.test import Client
 from dispatchc.compiler import load_table
 from dispatchc.plan.matcher import dispatch
 
-from .helpers import Label, compile_text, gunicorn
+from .helpers import Label, Worker, compile_text, gunicorn
 from .helpers import build_with as build
 from .helpers import call as call_app
 from .helpers import environ as environ_for
@@ -633,29 +633,6 @@ def test_made_up_subdomains_do_not_grow_memory():
 # == 3. Concurrency ==========================================================
 
 
-class Worker(threading.Thread):
-    """Runs ``fn(*args)``; keeps the result or the exception."""
-
-    def __init__(self, fn: Callable, *args: Any):
-        super().__init__(daemon=True)
-        self._fn, self._args = fn, args
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.result = self._fn(*self._args)
-        except BaseException as exc:  # noqa: BLE001 - re-raised by finish()
-            self.error = exc
-
-    def finish(self, timeout: float = JOIN) -> Any:
-        self.join(timeout)
-        assert not self.is_alive(), "a request is still blocked: a lock is held or a call waits"
-        if self.error is not None:
-            raise self.error
-        return self.result
-
-
 def finish_all(workers: list[Worker]) -> list[Any]:
     deadline = time.monotonic() + JOIN
     return [w.finish(max(0.0, deadline - time.monotonic())) for w in workers]
@@ -1091,13 +1068,8 @@ def routing_args_app() -> Callable:
 
 
 def _redirect(app: Callable, environ: dict) -> tuple[str, str]:
-    out: dict[str, Any] = {}
-
-    def start_response(status, headers, exc_info=None):
-        out["status"], out["headers"] = status, dict(headers)
-
-    b"".join(app(environ, start_response))
-    return out["status"], out["headers"]["Location"]
+    response = call_app(app, environ)
+    return response.status_line, response.header("Location")
 
 
 @pytest.mark.parametrize("value", NOT_ROUTING_ARGS, ids=repr)
