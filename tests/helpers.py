@@ -56,7 +56,7 @@ def build_module(text: str) -> types.ModuleType:
 
 def register(prefix: str = "_dc_test_targets", **attrs: Any) -> str:
     """A throw-away target module in ``sys.modules`` holding ``attrs``;
-    returns its name (the caller removes it, or uses ``targets``)."""
+    returns its name (the caller removes it, or uses ``temporary_targets``)."""
     name = f"{prefix}_{next(_counter)}"
     module = types.ModuleType(name)
     module.__dict__.update(attrs)
@@ -65,7 +65,7 @@ def register(prefix: str = "_dc_test_targets", **attrs: Any) -> str:
 
 
 @contextlib.contextmanager
-def targets(prefix: str = "_dc_test_targets", **attrs: Any) -> Iterator[types.ModuleType]:
+def temporary_targets(prefix: str = "_dc_test_targets", **attrs: Any) -> Iterator[types.ModuleType]:
     """``register`` for the duration of a block: yields the module."""
     name = register(prefix, **attrs)
     try:
@@ -78,7 +78,7 @@ def build_with(text: str, **attrs: Any) -> types.ModuleType:
     """Compile ``text``, where ``T:`` names a target module holding ``attrs``,
     and import it. Targets must not be ``lazy``: the target module leaves
     ``sys.modules`` once the generated module is loaded."""
-    with targets(**attrs) as module:
+    with temporary_targets(**attrs) as module:
         return load_module(compile_text(text.replace("T:", module.__name__ + ":")))
 
 
@@ -170,7 +170,7 @@ class Label:
 
 def target_module(prefix: str = "_dc_test_targets") -> types.ModuleType:
     """A target module for routing text written with ``T:`` (see
-    ``with_targets``), registered in ``sys.modules``:
+    ``build_app``), registered in ``sys.modules``:
 
     - ``T:app`` answers "app"; ``T:named("x")`` makes an app answering "x";
       ``T:make(...)`` one answering the repr of its arguments;

@@ -24,7 +24,7 @@ from dispatchc.plan.matcher import BlockChoice, path_candidates
 from dispatchc.targets.python.emit import Names, leaves
 from dispatchc.targets.wsgi.runtime import walk as rt
 
-from ...helpers import call, compile_text, environ, load_module, targets
+from ...helpers import call, compile_text, environ, load_module, temporary_targets
 from ...strategies import path_infos, path_specs
 
 UNROLLED = {1: rt._dc_walker_1, 2: rt._dc_walker_2, 3: rt._dc_walker_3, 4: rt._dc_walker_4}
@@ -301,7 +301,7 @@ def test_leaves_expand_to_exactly_the_plans_automaton(block, extra):
     except DispatchError:
         assume(False)
     assert plan is not None
-    with targets(app=lambda e, s: [b""]) as module:
+    with temporary_targets(app=lambda e, s: [b""]) as module:
         code = compile_text(text.replace("m:", module.__name__ + ":"))
         generated = load_module(code)
     same_states(plan.blocks[0], generated)
