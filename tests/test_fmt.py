@@ -45,7 +45,7 @@ from .strategies import tables
 CASES_DIR = Path(__file__).resolve().parent / "fmt_cases"
 GOLDEN = sorted(CASES_DIR.glob("*.disp"))
 SAMPLE_FILES = sorted(SAMPLES.glob("*.disp"))
-COMPILER_CASES = sorted((ROOT / "tests" / "cases").glob("*/routes.disp"))
+COMPILER_CASES = sorted((ROOT / "tests" / "targets").glob("*/cases/*/routes.disp"))
 OUTPUT_MARK = re.compile(r"^# output\r?\n", re.MULTILINE)
 
 
@@ -150,7 +150,7 @@ def test_stable_and_equivalent_on_files(path: Path):
 
 
 def test_minimal_case_is_canonical():
-    text = (ROOT / "tests/cases/minimal/routes.disp").read_text(encoding="utf-8")
+    text = (ROOT / "tests/targets/wsgi/cases/minimal/routes.disp").read_text(encoding="utf-8")
     assert format_text(text) == text
 
 

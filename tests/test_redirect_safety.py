@@ -34,7 +34,7 @@ from dispatchc.ir import RouteTable
 from dispatchc.plan import build as build_plan
 from dispatchc.tools.explain import explain_environ
 
-from .conftest import build_module
+from .helpers import build_module, call
 
 # -- lint: which forms are refused --------------------------------------------
 
@@ -204,13 +204,8 @@ segment_text = path_text.map(lambda s: s.replace("/", "")).filter(bool)
 
 
 def response(module, environ):
-    seen = {}
-
-    def start_response(status, headers, exc_info=None):
-        seen["status"], seen["headers"] = status, dict(headers)
-
-    body = b"".join(module.application(environ, start_response))
-    return seen["status"], seen["headers"], body
+    answer = call(module.application, environ)
+    return answer.status_line, dict(answer.headers), answer.body
 
 
 SPECIAL = ("http", "https", "ws", "wss", "ftp", "file")

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import http
-import itertools
-import sys
-import types
 
 import pytest
 from werkzeug.test import Client
@@ -13,64 +10,23 @@ from werkzeug.test import Client
 from dispatchc.compiler import analyse
 from dispatchc.ir import target_text
 
-from .conftest import build_module
-
-_ids = itertools.count()
-
-
-class _App:
-    def __init__(self, label: str):
-        self.label = label
-
-    def __call__(self, environ, start_response):
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [self.label.encode("latin-1")]
-
-
-@pytest.fixture
-def targets():
-    """A target module ``T``; ``T:make(...)`` answers with the repr of its arguments."""
-    name = f"_dc_targets_targets_{next(_ids)}"
-    module = types.ModuleType(name)
-    module.calls = []
-
-    def make(*args):
-        module.calls.append(args)
-        return _App(repr(args))
-
-    module.make = make
-    module.app = _App("app")
-    sys.modules[name] = module
-    try:
-        yield module
-    finally:
-        del sys.modules[name]
+from .helpers import Label, build_app, build_module, environ
+from .helpers import call as call_app
 
 
 def build(targets, text):
-    name = targets.__name__ if targets is not None else "unused"
-    return build_module(text.replace("T:", name + ":")).application
+    """``T:`` names ``targets`` (None: the text names no target module)."""
+    if targets is None:
+        return build_module(text).application
+    return build_app(targets, text)
 
 
 def call(app, path="/", host="example.com", method="GET", query="", **extra):
-    environ = {
-        "REQUEST_METHOD": method,
-        "SCRIPT_NAME": "",
-        "PATH_INFO": path,
-        "QUERY_STRING": query,
-        "SERVER_NAME": "server.invalid",
-        "SERVER_PORT": "80",
-        "HTTP_HOST": host,
-        "wsgi.url_scheme": "http",
-    }
-    environ.update(extra)
-    out = {}
-
-    def start_response(status, headers, exc_info=None):
-        out["status"], out["headers"] = status, headers
-
-    body = b"".join(app(environ, start_response))
-    return out["status"], out["headers"], body
+    """Returns the status line, the headers and the body."""
+    response = call_app(
+        app, environ(host, path, REQUEST_METHOD=method, QUERY_STRING=query, **extra)
+    )
+    return response.status_line, response.headers, response.body
 
 
 def assert_clean_headers(headers):
@@ -424,13 +380,13 @@ def test_lazy_defers_the_import(targets):
     # Lazy on the route: imported on the first request that needs it.
     app = build(targets, "/ -> T:late lazy\n/x -> status 204")
     assert call(app, "/x")[0].startswith("204")
-    targets.late = _App("late")
+    targets.late = Label("late")
     assert call(app, "/")[2] == b"late"
 
 
 def test_route_lazy_overrides_use(targets):
     app = build(targets, "use f = T:late_factory()\n/ -> f lazy")
-    targets.late_factory = lambda: _App("lf")
+    targets.late_factory = lambda: Label("lf")
     assert call(app, "/")[2] == b"lf"
 
 
@@ -441,7 +397,7 @@ def test_use_lazy_and_cache_are_kept_when_the_route_adds_an_option(targets):
 
     def late_factory(x):
         calls.append(x)
-        return _App(x)
+        return Label(x)
 
     targets.late_factory = late_factory
     call(app, "/a")

@@ -1,4 +1,4 @@
-"""The generated module and the reference matcher agree (SPEC §2, §3).
+"""The WSGI target agrees with the reference matcher (SPEC §2, §3).
 
 Random valid routing files (tests/strategies.py) are compiled and imported
 with fake targets; random requests go to both the generated ``application``
@@ -31,8 +31,10 @@ from dispatchc.compiler import load_table
 from dispatchc.ir import AppTarget, FactoryTarget, RedirectTarget, RouteTable, StatusTarget
 from dispatchc.plan.matcher import Outcome, dispatch
 
-from .conftest import build_module, compile_text, load_module
-from .strategies import (
+from ...helpers import build_module, compile_text, load_module
+from ...helpers import call as call_app
+from ...helpers import environ as environ_for
+from ...strategies import (
     FAKE_MODULE,
     Calls,
     factory_label,
@@ -46,13 +48,8 @@ from .strategies import (
 
 
 def call(app, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
-    seen: dict[str, Any] = {}
-
-    def start_response(status, headers, exc_info=None):
-        seen["status"], seen["headers"] = status, headers
-
-    body = b"".join(app(environ, start_response))
-    return int(seen["status"][:3]), dict(seen["headers"]), body
+    response = call_app(app, environ)
+    return response.status, dict(response.headers), response.body
 
 
 _ABSENT = object()
@@ -242,22 +239,6 @@ def test_generated_module_agrees_with_reference_matcher(data, spec, mode, salt):
 
 
 # -- explicit regression examples ---------------------------------------------
-
-
-def environ_for(host: str | None, path: str, **extra: Any) -> dict[str, Any]:
-    env: dict[str, Any] = {
-        "REQUEST_METHOD": "GET",
-        "SCRIPT_NAME": "",
-        "PATH_INFO": path,
-        "SERVER_NAME": "fallback.invalid",
-        "SERVER_PORT": "80",
-        "wsgi.url_scheme": "http",
-        "QUERY_STRING": "",
-    }
-    if host is not None:
-        env["HTTP_HOST"] = host
-    env.update(extra)
-    return env
 
 
 class Pinned:

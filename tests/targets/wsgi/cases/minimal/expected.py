@@ -9,7 +9,7 @@ time; nothing is parsed or interpreted per request.
 
 import importlib
 
-# -- runtime ------------------------------------------------------------------
+# -- run time (copied from dispatchc.targets.*.runtime) -----------------------
 
 
 def _dc_load(module, attr):
@@ -44,60 +44,57 @@ class _DcStatus:
         return [self._body]
 
 
-_dc_bad_request = _DcStatus("400 Bad Request")
 _dc_not_found = _DcStatus("404 Not Found")
+#: Host captures of a host without any.
 _DC_NO_CAPTURES = {}
-_DC_FALLBACK = object()  # what a route returns when its factory returned None
+#: What a route function returns when its factory returned None.
+_DC_FALLBACK = object()
 
 
-def _dc_fallback(environ, start_response, hits, parts, host, path_info):
+def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
     """The rest of a route chain, after a factory returned None (SPEC §3)."""
-    for hit in hits:
+    for hit in routes:
         if hit.__class__ is tuple:
-            app, name, script, cut = hit
-            environ["dispatchc.route"] = name
+            app, names, script, cut = hit
+            environ["dispatchc.route"] = names[k]
             if cut:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                 environ["PATH_INFO"] = path_info[cut:]
             return app(environ, start_response)
-        response = hit(environ, start_response, parts, host)
+        response = hit(environ, start_response, parts, host, k)
         if response is not _DC_FALLBACK:
             return response
     return _dc_not_found(environ, start_response)
 
 
+def _dc_walker_0(root=None):
+    """A walker for a block of ``/`` routes only: nothing to walk."""
+
+    def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+        hit = state[2]
+        if hit.__class__ is tuple:
+            app, names, script, cut = hit
+            environ["dispatchc.route"] = names[k]
+            return app(environ, start_response)
+        if hit is None:
+            return _dc_not_found(environ, start_response)
+        response = hit(environ, start_response, None, host, k)
+        if response is _DC_FALLBACK:
+            return _dc_fallback(environ, start_response, state[3], None, host, "", k)
+        return response
+
+    return walk
+
+
 # -- targets ------------------------------------------------------------------
+_dc_app_app__application = _dc_load('app', 'application')
 
-# app:application
-_dc_app_1 = _dc_load('app', 'application')
+# -- default -------------------------------------------------------------------
 
-# -- routes and path tables ---------------------------------------------------
-# A route is a tuple (app, dispatchc.route, SCRIPT_NAME suffix, its length)
-# when nothing about it depends on the request, else a function that returns
-# the response, or _DC_FALLBACK when its factory returned None.
-# A state is (literal segment -> state, state for any other segment, the
-# route that handles a path ending here, the routes to fall back to).
+# / -> app:application
+_dc_route_default__root = (_dc_app_app__application, ('default /',), '', 0)
 
-# default (routes.disp:1)
-# routes.disp:1 / -> app:application
-_dc_hit_1_1 = (_dc_app_1, 'default /', '', 0)
-_dc_state_1_0 = ({}, None, _dc_hit_1_1, ())
+_dc_state_default = ({}, None, _dc_route_default__root, ())
 
-_DC_EMPTY = ({}, None, None, ())
-
-
-def application(environ, start_response):
-    """The WSGI entry point: walk the path, call the route found."""
-    state = _dc_state_1_0
-    host = _DC_NO_CAPTURES
-    hit = state[2]
-    if hit.__class__ is tuple:
-        app, name, script, cut = hit
-        environ["dispatchc.route"] = name
-        return app(environ, start_response)
-    if hit is None:
-        return _dc_not_found(environ, start_response)
-    response = hit(environ, start_response, None, host)
-    if response is _DC_FALLBACK:
-        return _dc_fallback(environ, start_response, state[3], None, host, "")
-    return response
+# -- application ----------------------------------------------------------------
+application = _dc_walker_0(_dc_state_default)
