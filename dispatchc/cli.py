@@ -144,6 +144,25 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=5000, help="port (default 5000)")
     serve.add_argument("--debug", action="store_true", help="enable werkzeug's debugger")
     serve.set_defaults(func=_lazy("serve"))
+
+    diff = sub.add_parser(
+        "diff",
+        help="list the requests that a change to a routing file handles differently",
+        usage="dispatchc diff [-h] OLD NEW [--format FORMAT] [--exit-zero]\n"
+        "       dispatchc diff [-h] --rev REV FILE... [--format FORMAT] [--exit-zero]",
+    )
+    diff.add_argument("files", nargs="+", type=Path, metavar="FILE", help="OLD NEW, or FILE...")
+    diff.add_argument(
+        "--rev", metavar="REV", help="compare each FILE with itself at this git revision"
+    )
+    diff.add_argument(
+        "--format",
+        choices=("text", "json", "github", "markdown"),
+        default="text",
+        help="text (default), json, github annotations or markdown (a pull-request comment)",
+    )
+    diff.add_argument("--exit-zero", action="store_true", help="exit 0 even when requests change")
+    diff.set_defaults(func=_lazy("diff"))
     return parser
 
 

@@ -1,0 +1,341 @@
+"""The regions of requests that two routing files handle differently.
+
+Exact, no sampling (SPEC §11). What a file does with a request depends on the
+host only through the host pattern that chooses its block (or a 400, or no
+block), and on the path only through the state its block's automaton stops
+in. So:
+
+1. **Hosts.** The host space is cut into classes on which both files choose
+   the same way: every exact name of either file; for every literal suffix
+   of a capture or ``*`` pattern, one to K+1 fresh labels before it (K: the
+   most capture labels of any pattern); a host that no pattern suffix ends;
+   each crossed with the ports some pattern for it names and one other port;
+   and an invalid host (400), when either file looks at hosts. Fresh labels
+   equal no literal of either file, so a class's witness stands for all of
+   it. Each file chooses with its plan's host rules (``Plan.hosts``,
+   precedence order) and the reference matcher's ``host_matches``.
+2. **Paths.** For each pair of choices, the two automata are walked in
+   lock-step from their roots: at each level every literal of either side,
+   plus one shared "any other non-empty segment" class. A side with no edge
+   for a segment stops where it is (its routes are those of that state), as
+   the generated module stops. A path that ends (or meets an empty segment)
+   at a pair of states is handled by those states' route chains.
+3. **Handling.** A side's handling of a region is its status (400, or 404 when
+   no route matches), or its chain: the route that handles it and those that
+   take over when factories return None, up to the first route that always
+   answers, each as its ``dispatchc.route`` (``BlockPlan.route_name``) and
+   target without options. Equal chains give equal handling for every
+   request of the region (same route means same captures and split).
+4. **Regions.** Requests with the same pair (old handling, new handling) form
+   one region; a region whose two handlings differ is a change, reported
+   with the first request found in it (breadth first: the shortest path).
+
+Reordering a file changes nothing here: the plan fixes every order.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from ...ir import FactoryTarget, target_text
+from ...plan import BlockPlan, HostRule, Plan
+from ...plan.matcher import Host, host_matches
+
+#: A side's handling of a region: ("status", 400 | 404) or ("routes", chain),
+#: the chain a tuple of (dispatchc.route, target without options).
+Key = tuple[object, ...]
+
+NOT_FOUND: Key = ("status", 404)
+BAD_HOST: Key = ("status", 400)
+
+#: A host that is invalid for every file (an empty label): SPEC §2 gives 400.
+INVALID_HOST = "bad..host"
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """What one file does with a class of hosts: a status for every path
+    (``status``), or a block chosen by its pattern ``pattern`` (0 for the
+    default block)."""
+
+    status: int | None
+    block: BlockPlan | None = None
+    pattern: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """Requests that both files handle in one way each: ``old`` and ``new``
+    are the two handlings, ``url`` the first request found in it."""
+
+    url: str
+    old: Key
+    new: Key
+
+
+# -- fresh names --------------------------------------------------------------------
+
+
+def _taken(plans: Iterable[Plan]) -> set[str]:
+    """Every literal of the files: path segments, host labels, constant
+    factory arguments. A witness is built from names outside it."""
+    out: set[str] = set()
+    for plan in plans:
+        for block in plan.blocks:
+            for pattern in block.patterns:
+                out.update(pattern.suffix)
+            for route in block.routes:
+                out.update(s.literal for s in route.path.segments if s.literal is not None)
+                target = route.target
+                if isinstance(target, FactoryTarget):
+                    out.update(str(a.value) for a in target.args if a.kind != "capture")
+    return out
+
+
+def _fresh(prefix: str, count: int, taken: set[str]) -> list[str]:
+    """``count`` distinct names ``{prefix}1``, ``{prefix}2``... none of them taken."""
+    out = []
+    n = 0
+    while len(out) < count:
+        n += 1
+        name = f"{prefix}{n}"
+        if name not in taken:
+            out.append(name)
+    return out
+
+
+# -- hosts -----------------------------------------------------------------------------
+
+
+class _Chooser:
+    """One file's host selection (SPEC §2) with its plan's rules: the first
+    rule in ``Plan.hosts`` whose pattern matches. Rules are indexed by exact
+    name and by suffix so that a host costs a few lookups."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.exact: dict[str, list[tuple[int, HostRule]]] = {}
+        self.suffix: dict[tuple[str, ...], list[tuple[int, HostRule]]] = {}
+        for rank, rule in enumerate(plan.hosts):
+            pattern = rule.pattern
+            if pattern.kind == "exact":
+                self.exact.setdefault(pattern.host, []).append((rank, rule))
+            else:
+                self.suffix.setdefault(pattern.suffix, []).append((rank, rule))
+
+    def rules(self, name: str) -> Iterator[tuple[int, HostRule]]:
+        """The rules that may match ``name`` on some port."""
+        yield from self.exact.get(name, ())
+        labels = tuple(name.split("."))
+        for i in range(1, len(labels)):
+            yield from self.suffix.get(labels[i:], ())
+
+    def side(self, name: str | None, port: int) -> Side:
+        """The choice for a valid host, or (``name`` None) an invalid one."""
+        plan = self.plan
+        if plan.has_hosts:
+            if name is None:
+                return Side(400)
+            host = Host(name, port)
+            best: tuple[int, HostRule] | None = None
+            for rank, rule in self.rules(name):
+                if (best is None or rank < best[0]) and host_matches(
+                    rule.pattern, host
+                ) is not None:
+                    best = (rank, rule)
+            if best is not None:
+                return Side(None, best[1].block, best[1].index)
+        if plan.default is None:
+            return Side(404)
+        return Side(None, plan.default, 0)
+
+
+def _other_port(ports: set[int]) -> int:
+    for port in (80, 443, 8080):
+        if port not in ports:
+            return port
+    return next(p for p in range(8000, 65536) if p not in ports)
+
+
+def _host_names(plans: tuple[Plan, Plan], taken: set[str]) -> list[str]:
+    """A witness name for every class of valid host names."""
+    patterns = [rule.pattern for plan in plans for rule in plan.hosts]
+    exact = sorted({p.host for p in patterns if p.kind == "exact"})
+    suffixes = sorted({p.suffix for p in patterns if p.kind != "exact"})
+    most = max((len(p.captures) for p in patterns), default=0)
+    labels = _fresh("h", most + 1, taken)
+    names = list(exact)
+    for suffix in suffixes:
+        names += [".".join([*labels[:k], *suffix]) for k in range(1, most + 2)]
+    # A host that ends in no pattern's suffix.
+    names.append(labels[0])
+    return names
+
+
+def _host_url(name: str, port: int) -> str:
+    if port == 80:
+        return f"http://{name}"
+    if port == 443:
+        return f"https://{name}"
+    return f"http://{name}:{port}"
+
+
+def host_classes(old: Plan, new: Plan) -> list[tuple[str, Side, Side]]:
+    """``(witness scheme://host[:port], old side, new side)`` for every pair of
+    choices some host gets, in a fixed order (exact names first)."""
+    choosers = (_Chooser(old), _Chooser(new))
+    taken = _taken((old, new))
+    found: dict[tuple[Side, Side], str] = {}
+    if old.has_hosts or new.has_hosts:
+        for name in _host_names((old, new), taken):
+            ports: set[int] = set()
+            for chooser in choosers:
+                ports.update(
+                    r.pattern.port for _, r in chooser.rules(name) if r.pattern.port is not None
+                )
+            for port in [*sorted(ports), _other_port(ports)]:
+                pair = (choosers[0].side(name, port), choosers[1].side(name, port))
+                found.setdefault(pair, _host_url(name, port))
+        pair = (choosers[0].side(None, 80), choosers[1].side(None, 80))
+        found.setdefault(pair, f"http://{INVALID_HOST}")
+    else:
+        pair = (choosers[0].side("example.com", 80), choosers[1].side("example.com", 80))
+        found[pair] = "http://example.com"
+    return [(url, a, b) for (a, b), url in found.items()]
+
+
+# -- paths ---------------------------------------------------------------------------------
+
+
+class _Keys:
+    """A side's handling and edges per automaton state, computed once. A
+    side without a block has one state, None, with no edge."""
+
+    def __init__(self, side: Side):
+        self.side = side
+        self.block = side.block
+        self.root = None if side.block is None else side.block.root.index
+        self.keys: dict[int | None, Key] = {}
+        self.edges: dict[int, tuple[dict[str, int], int | None]] = {}
+
+    def key(self, state: int | None) -> Key:
+        found = self.keys.get(state)
+        if found is None:
+            if self.block is None or state is None:
+                found = BAD_HOST if self.side.status == 400 else NOT_FOUND
+            else:
+                found = _chain_key(self.block, self.side.pattern, state)
+            self.keys[state] = found
+        return found
+
+    def out(self, state: int | None) -> tuple[dict[str, int], int | None]:
+        """A state's literal edges and its "any other segment" edge."""
+        if self.block is None or state is None:
+            return {}, None
+        found = self.edges.get(state)
+        if found is None:
+            st = self.block.states[state]
+            found = self.edges[state] = (dict(st.children), st.other)
+        return found
+
+
+def _chain_key(block: BlockPlan, pattern: int, state: int) -> Key:
+    chain = []
+    for rank in block.states[state].chain:
+        route = block.routes[rank]
+        chain.append((block.route_name(route, pattern), target_text(route.target, False)))
+        if not route.is_factory:
+            break  # it always answers: later routes are never reached
+    return ("routes", tuple(chain)) if chain else NOT_FOUND
+
+
+def _same_block(a: Side, b: Side) -> bool:
+    """Whether two sides handle every path alike (same routes and targets
+    under the same host prefix): their walk can be skipped."""
+    if a.block is None or b.block is None:
+        return a.block is None and b.block is None and a.status == b.status
+    if a.block.prefixes[a.pattern] != b.block.prefixes[b.pattern]:
+        return False
+    return _fingerprint(a.block) == _fingerprint(b.block)
+
+
+def _fingerprint(block: BlockPlan) -> tuple[tuple[str, str], ...]:
+    return tuple((r.path.text, target_text(r.target, False)) for r in block.routes)
+
+
+def _walk(old: _Keys, new: _Keys) -> Iterator[tuple[Key, Key, tuple[str | None, ...]]]:
+    """Every pair of states the two automata stop in together, breadth first,
+    with the steps that lead there (a literal, or None for "any other
+    non-empty segment"). A side with no edge for a segment stays where it is
+    and moves no more: its state is None-free but no longer ``live``."""
+    queue: deque[tuple[int | None, bool, int | None, bool, tuple[str | None, ...]]]
+    queue = deque([(old.root, True, new.root, True, ())])
+    none: tuple[dict[str, int], None] = ({}, None)
+    while queue:
+        o, o_live, n, n_live, steps = queue.popleft()
+        yield old.key(o), new.key(n), steps
+        o_edges, o_other = old.out(o) if o_live else none
+        n_edges, n_other = new.out(n) if n_live else none
+        for step in [*sorted(o_edges.keys() | n_edges.keys()), None]:
+            if step is None:
+                o2, n2 = o_other, n_other
+            else:
+                o2, n2 = o_edges.get(step, o_other), n_edges.get(step, n_other)
+            if o2 is None and n2 is None:
+                continue
+            queue.append(
+                (
+                    o if o2 is None else o2,
+                    o2 is not None,
+                    n if n2 is None else n2,
+                    n2 is not None,
+                    (*steps, step),
+                )
+            )
+
+
+# -- witnesses ---------------------------------------------------------------------------
+
+#: What a URL may hold as it is in a path segment (RFC 3986 pchar, without '%').
+_SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
+
+
+def url_segment(literal: str) -> str:
+    """A path segment (PATH_INFO text: bytes as latin-1) as a URL writes it, so
+    that a server puts ``literal`` back in PATH_INFO: UTF-8 text shown as
+    itself when printable, anything else percent-encoded."""
+    raw = literal.encode("latin-1")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return quote(raw, safe=_SEGMENT_SAFE)
+    return "".join(
+        c if (not c.isascii() and c.isprintable()) else quote(c, safe=_SEGMENT_SAFE) for c in text
+    )
+
+
+def changes(old: Plan, new: Plan) -> list[Region]:
+    """Every region of requests whose handling differs between ``old`` and
+    ``new``, each with the first request found in it, in the order found."""
+    taken = _taken((old, new))
+    seen: set[tuple[Key, Key]] = set()
+    found: list[Region] = []
+    segments: list[str] = []
+    for base, old_side, new_side in host_classes(old, new):
+        if _same_block(old_side, new_side):
+            continue  # the same handling for every path
+        for old_key, new_key, steps in _walk(_Keys(old_side), _Keys(new_side)):
+            if old_key == new_key or (old_key, new_key) in seen:
+                continue
+            seen.add((old_key, new_key))
+            if len(steps) > len(segments):
+                segments = _fresh("x", len(steps), taken)
+            path = "".join(
+                "/" + (url_segment(s) if s is not None else segments[i])
+                for i, s in enumerate(steps)
+            )
+            found.append(Region(base + (path or "/"), old_key, new_key))
+    return found
