@@ -65,6 +65,11 @@ class Side:
     block: BlockPlan | None = None
     pattern: int = 0
 
+    @property
+    def name(self) -> str:
+        """The host part of its routes' ``dispatchc.route``, or its status."""
+        return str(self.status) if self.block is None else self.block.prefixes[self.pattern]
+
 
 @dataclass(frozen=True, slots=True)
 class Region:
@@ -210,16 +215,43 @@ def host_classes(old: Plan, new: Plan) -> list[tuple[str, Side, Side]]:
 # -- paths ---------------------------------------------------------------------------------
 
 
-class _Keys:
-    """A side's handling and edges per automaton state, computed once. A
-    side without a block has one state, None, with no edge."""
+class _Routes:
+    """Each block's routes as (path, target without options), by rank:
+    computed once per block."""
 
-    def __init__(self, side: Side):
+    def __init__(self) -> None:
+        self.cache: dict[int, list[tuple[str, str]]] = {}
+
+    def of(self, block: BlockPlan | None) -> list[tuple[str, str]]:
+        if block is None:
+            return []
+        found = self.cache.get(id(block))
+        if found is None:
+            found = self.cache[id(block)] = [
+                (r.path.text, target_text(r.target, False)) for r in block.routes
+            ]
+        return found
+
+
+class _Side:
+    """One file's side of a walk: its handling and edges per automaton state,
+    computed on demand. A side without a block has one state, None, with no
+    edge. ``dirty`` holds the states below which (themselves included) a
+    route ends that the other side does not have, with the same target."""
+
+    def __init__(self, side: Side, routes: list[tuple[str, str]], others: set[tuple[str, str]]):
         self.side = side
-        self.block = side.block
-        self.root = None if side.block is None else side.block.root.index
+        self.block = block = side.block
+        self.root = None if block is None else block.root.index
+        self.routes = routes
         self.keys: dict[int | None, Key] = {}
         self.edges: dict[int, tuple[dict[str, int], int | None]] = {}
+        self.names: dict[int, str] = {}
+        self.dirty: set[int] = set()
+        if block is not None:
+            changed = {rank for rank, r in enumerate(routes) if r not in others}
+            if changed:
+                self.dirty = _dirty(block, changed)
 
     def key(self, state: int | None) -> Key:
         found = self.keys.get(state)
@@ -227,7 +259,16 @@ class _Keys:
             if self.block is None or state is None:
                 found = BAD_HOST if self.side.status == 400 else NOT_FOUND
             else:
-                found = _chain_key(self.block, self.side.pattern, state)
+                chain = []
+                for rank in self.block.states[state].chain:
+                    route = self.block.routes[rank]
+                    name = self.names.get(rank)
+                    if name is None:
+                        name = self.names[rank] = self.block.route_name(route, self.side.pattern)
+                    chain.append((name, self.routes[rank][1]))
+                    if not route.is_factory:
+                        break  # it always answers: later routes are never reached
+                found = ("routes", tuple(chain)) if chain else NOT_FOUND
             self.keys[state] = found
         return found
 
@@ -242,41 +283,47 @@ class _Keys:
         return found
 
 
-def _chain_key(block: BlockPlan, pattern: int, state: int) -> Key:
-    chain = []
-    for rank in block.states[state].chain:
-        route = block.routes[rank]
-        chain.append((block.route_name(route, pattern), target_text(route.target, False)))
-        if not route.is_factory:
-            break  # it always answers: later routes are never reached
-    return ("routes", tuple(chain)) if chain else NOT_FOUND
+def _dirty(block: BlockPlan, ranks: set[int]) -> set[int]:
+    """The states where a route of ``ranks`` ends, and their ancestors."""
+    out: set[int] = set()
+    states = block.states
+    for st in states:
+        own = len(st.chain) - (len(states[st.parent].chain) if st.parent is not None else 0)
+        if any(rank in ranks for rank in st.chain[:own]):
+            index: int | None = st.index
+            while index is not None and index not in out:
+                out.add(index)
+                index = states[index].parent
+    return out
 
 
-def _same_block(a: Side, b: Side) -> bool:
-    """Whether two sides handle every path alike (same routes and targets
-    under the same host prefix): their walk can be skipped."""
-    if a.block is None or b.block is None:
-        return a.block is None and b.block is None and a.status == b.status
-    if a.block.prefixes[a.pattern] != b.block.prefixes[b.pattern]:
-        return False
-    return _fingerprint(a.block) == _fingerprint(b.block)
+def _walk(old: _Side, new: _Side) -> Iterator[tuple[Key, Key, tuple[str | None, ...]]]:
+    """Every pair of states the two automata stop in together where their
+    handlings may differ, breadth first, with the steps that lead there (a
+    literal, or None for "any other non-empty segment"). A side with no edge
+    for a segment stays where it is and moves no more (it is not ``live``).
 
-
-def _fingerprint(block: BlockPlan) -> tuple[tuple[str, str], ...]:
-    return tuple((r.path.text, target_text(r.target, False)) for r in block.routes)
-
-
-def _walk(old: _Keys, new: _Keys) -> Iterator[tuple[Key, Key, tuple[str | None, ...]]]:
-    """Every pair of states the two automata stop in together, breadth first,
-    with the steps that lead there (a literal, or None for "any other
-    non-empty segment"). A side with no edge for a segment stays where it is
-    and moves no more: its state is None-free but no longer ``live``."""
+    Pruning: below two live states with the same handling, under the same
+    host prefix, where no route ends that only one file has (neither is
+    ``dirty``), both files have the same routes at the same places, so every
+    path below is handled alike: that subtree is not walked."""
     queue: deque[tuple[int | None, bool, int | None, bool, tuple[str | None, ...]]]
     queue = deque([(old.root, True, new.root, True, ())])
     none: tuple[dict[str, int], None] = ({}, None)
+    prune = old.block is not None and new.block is not None and old.side.name == new.side.name
     while queue:
         o, o_live, n, n_live, steps = queue.popleft()
-        yield old.key(o), new.key(n), steps
+        old_key, new_key = old.key(o), new.key(n)
+        if (
+            prune
+            and o_live
+            and n_live
+            and o not in old.dirty
+            and n not in new.dirty
+            and old_key == new_key
+        ):
+            continue
+        yield old_key, new_key, steps
         o_edges, o_other = old.out(o) if o_live else none
         n_edges, n_other = new.out(n) if n_live else none
         for step in [*sorted(o_edges.keys() | n_edges.keys()), None]:
@@ -324,10 +371,14 @@ def changes(old: Plan, new: Plan) -> list[Region]:
     seen: set[tuple[Key, Key]] = set()
     found: list[Region] = []
     segments: list[str] = []
+    routes = _Routes()
     for base, old_side, new_side in host_classes(old, new):
-        if _same_block(old_side, new_side):
-            continue  # the same handling for every path
-        for old_key, new_key, steps in _walk(_Keys(old_side), _Keys(new_side)):
+        old_routes, new_routes = routes.of(old_side.block), routes.of(new_side.block)
+        a, b = set(old_routes), set(new_routes)
+        if old_side.name == new_side.name and a == b:
+            continue  # the same status, or the same routes under the same name
+        walk = _walk(_Side(old_side, old_routes, b), _Side(new_side, new_routes, a))
+        for old_key, new_key, steps in walk:
             if old_key == new_key or (old_key, new_key) in seen:
                 continue
             seen.add((old_key, new_key))
