@@ -1,8 +1,8 @@
 """``--format github``: one workflow command per change, a ``::warning`` on
-the new file's line that handles the example URL (the block's line when no
-route of the new file handles it, the first line when no block does), so
-that GitHub shows each change beside the line of the pull request that
-makes it. A warning, not an error: a change is for review, not a failure."""
+the line of the new file that makes it (``engine._where``: the route that
+now handles the example URL, else its block), so that GitHub shows each
+change beside the line of the pull request. A warning, not an error: a
+change is for review, not a failure."""
 
 from __future__ import annotations
 
@@ -11,17 +11,8 @@ from .as_text import side_lines
 from .engine import Change, FileDiff
 
 
-def _where(change: Change) -> tuple[int, int]:
-    new = change.new
-    if new.handler is not None and new.handler.line > 0:
-        return new.handler.line, new.handler.column
-    if new.status != 400 and new.block_line > 0:
-        return new.block_line, new.block_column
-    return 1, 1
-
-
 def annotation(file: str, change: Change) -> str:
-    line, column = _where(change)
+    line, column = change.line, change.column
     lines = [change.url]
     for label, side in (("old", change.old), ("new", change.new)):
         for i, (head, detail) in enumerate(side_lines(side)):

@@ -22,6 +22,8 @@ class Change:
     old: Handling
     new: Handling
     group: str  # the host block it is listed under
+    line: int  # where in the new file the change shows (for annotations)
+    column: int
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,8 @@ def compare(old: Result, new: Result) -> list[Change]:
         group = after.block or before.block or NO_BLOCK
         if after.status == 400:
             group = INVALID_HOSTS
-        found.append(Change(region.url, kind(before, after), before, after, group))
+        line, column = _where(new, after)
+        found.append(Change(region.url, kind(before, after), before, after, group, line, column))
     order = {label: i for i, label in enumerate(b.label for b in new.plan.blocks)}
     for b in old.plan.blocks:
         order.setdefault(b.label, len(order))
@@ -64,3 +67,19 @@ def groups(found: list[Change]) -> list[tuple[str, list[Change]]]:
         else:
             out.append((change.group, [change]))
     return out
+
+
+def _where(new: Result, after: Handling) -> tuple[int, int]:
+    """The line of the new file that makes the change: the route that now
+    handles the example; for a 404, its block; for a 400, the first host
+    block (with it the file started checking hosts); else the first line."""
+    assert new.plan is not None
+    if after.handler is not None and after.handler.line > 0:
+        return after.handler.line, after.handler.column
+    if after.status == 400:
+        spans = sorted((b.block.span.line, b.block.span.column) for b in new.plan.host_blocks)
+        if spans and spans[0][0] > 0:
+            return spans[0]
+    elif after.block_line > 0:
+        return after.block_line, after.block_column
+    return 1, 1

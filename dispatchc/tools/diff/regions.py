@@ -35,11 +35,13 @@ Reordering a file changes nothing here: the plan fixes every order.
 
 from __future__ import annotations
 
+import string
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from ...front.patterns import MAX_HOST
 from ...ir import FactoryTarget, target_text
 from ...plan import BlockPlan, HostRule, Plan
 from ...plan.matcher import Host, host_matches
@@ -172,11 +174,20 @@ def _host_names(plans: tuple[Plan, Plan], taken: set[str]) -> list[str]:
     suffixes = sorted({p.suffix for p in patterns if p.kind != "exact"})
     most = max((len(p.captures) for p in patterns), default=0)
     labels = _fresh("h", most + 1, taken)
+    # One-character labels, for a suffix so long that "h1." would not fit.
+    short = [c for c in string.ascii_lowercase + string.digits if c not in taken]
     names = list(exact)
     for suffix in suffixes:
-        names += [".".join([*labels[:k], *suffix]) for k in range(1, most + 2)]
-    # A host that ends in no pattern's suffix.
-    names.append(labels[0])
+        for k in range(1, most + 2):
+            name = ".".join([*labels[:k], *suffix])
+            if len(name) > MAX_HOST and k <= len(short):
+                name = ".".join([*short[:k], *suffix])
+            if len(name) <= MAX_HOST:  # else no valid host has k labels more
+                names.append(name)
+    # A host that ends in no pattern's suffix: a name under the reserved
+    # ".example" when no pattern ends in it, else a single fresh label.
+    other = f"{labels[0]}.example"
+    names.append(labels[0] if any(p.suffix[-1] == "example" for p in patterns) else other)
     return names
 
 
@@ -201,7 +212,7 @@ def host_classes(old: Plan, new: Plan) -> list[tuple[str, Side, Side]]:
                 ports.update(
                     r.pattern.port for _, r in chooser.rules(name) if r.pattern.port is not None
                 )
-            for port in [*sorted(ports), _other_port(ports)]:
+            for port in [_other_port(ports), *sorted(ports)]:
                 pair = (choosers[0].side(name, port), choosers[1].side(name, port))
                 found.setdefault(pair, _host_url(name, port))
         pair = (choosers[0].side(None, 80), choosers[1].side(None, 80))
