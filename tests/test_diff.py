@@ -100,6 +100,16 @@ def test_reordering_comments_format_cache_and_use_names_list_nothing(capsys, mon
     assert code == 0 and "no request is handled differently" in out
 
 
+def test_the_example_in_the_docs_is_the_sample_golden():
+    docs = (CASES_DIR.parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    command = "$ dispatchc diff old.disp new.disp\n"
+    shown = docs.split(command, 1)[1].split("```", 1)[0]
+    assert shown == (CASES_DIR / "sample" / "expected.txt").read_text(encoding="utf-8")
+    assert (CASES_DIR / "sample" / "old.disp").read_text(encoding="utf-8") == (
+        CASES_DIR.parent.parent / "samples" / "flask_dispatching.disp"
+    ).read_text(encoding="utf-8")
+
+
 # -- the examples are what explain prints ---------------------------------------------
 
 
