@@ -19,7 +19,11 @@ in. So:
    plus one shared "any other non-empty segment" class. A side with no edge
    for a segment stops where it is (its routes are those of that state), as
    the generated module stops. A path that ends (or meets an empty segment)
-   at a pair of states is handled by those states' route chains.
+   at a pair of states is handled by those states' route chains. Below two
+   states with the same handling where no route ends that only one file
+   has, every path is handled alike: the walk does not go there, so two
+   large files that differ in one route cost one path of the walk (plus
+   the literals next to it).
 3. **Handling.** A side's handling of a region is its status (400, or 404 when
    no route matches), or its chain: the route that handles it and those that
    take over when factories return None, up to the first route that always
