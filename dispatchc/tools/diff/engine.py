@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...compiler import Result
+from ...compiler import Result, _gc_paused
 from .handling import Handling, handling, kind
 from .regions import changes
 
@@ -39,6 +39,12 @@ def compare(old: Result, new: Result) -> list[Change]:
     """The changes from ``old`` to ``new`` (files without errors), grouped by
     host block: the new file's blocks in precedence order, then blocks only
     the old file has, then invalid hosts; in each, in the order found."""
+    # As in analyse: the cyclic collector would keep traversing two large plans.
+    with _gc_paused():
+        return _compare(old, new)
+
+
+def _compare(old: Result, new: Result) -> list[Change]:
     assert old.table is not None and old.plan is not None
     assert new.table is not None and new.plan is not None
     found = []
