@@ -251,8 +251,9 @@ class _Routes:
 class _Side:
     """One file's side of a walk: its handling and edges per automaton state,
     computed on demand. A side without a block has one state, None, with no
-    edge. ``dirty`` holds the states below which (themselves included) a
-    route ends that the other side does not have, with the same target."""
+    edge. ``dirty`` holds every state where a route ends that the other file
+    does not have (the same path with the same target), and the states
+    above it."""
 
     def __init__(self, side: Side, routes: list[tuple[str, str]], others: set[tuple[str, str]]):
         self.side = side
