@@ -168,6 +168,25 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=5000, help="port (default 5000)")
     serve.add_argument("--debug", action="store_true", help="enable werkzeug's debugger")
     serve.set_defaults(func=cmd_serve)
+
+    diff = sub.add_parser(
+        "diff",
+        help="list the requests that a change to a routing file handles differently",
+        usage="dispatchc diff [-h] OLD NEW [--format FORMAT] [--exit-zero]\n"
+        "       dispatchc diff [-h] --rev REV FILE... [--format FORMAT] [--exit-zero]",
+    )
+    diff.add_argument("files", nargs="+", type=Path, metavar="FILE", help="OLD NEW, or FILE...")
+    diff.add_argument(
+        "--rev", metavar="REV", help="compare each FILE with itself at this git revision"
+    )
+    diff.add_argument(
+        "--format",
+        choices=("text", "json", "github", "markdown"),
+        default="text",
+        help="text (default), json, github annotations or markdown (a pull-request comment)",
+    )
+    diff.add_argument("--exit-zero", action="store_true", help="exit 0 even when requests change")
+    diff.set_defaults(func=cmd_diff)
     return parser
 
 
@@ -201,6 +220,12 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     sys.stdout.write(show.render(_plan(args.file), args.format, str(args.file)))
     return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .tools.diff import command
+
+    return command.run(args.files, args.rev, args.format, args.exit_zero)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -45,7 +45,7 @@ class Result:
 
 
 @contextlib.contextmanager
-def _gc_paused():  # type: ignore[no-untyped-def]
+def gc_paused():  # type: ignore[no-untyped-def]
     """Compiling allocates many small objects while a large parse tree is
     alive, so the cyclic collector would keep traversing it (30 % of a
     10,000-route build); everything is freed by reference counting anyway,
@@ -61,7 +61,7 @@ def _gc_paused():  # type: ignore[no-untyped-def]
 
 def analyse(path: str, raw: bytes) -> Result:
     """Parse, lower and plan one file, collecting every diagnostic."""
-    with _gc_paused():
+    with gc_paused():
         try:
             source = decode(path, raw)
             tree = parse(source)
@@ -121,7 +121,7 @@ def compile_source(
         raise DispatchError(result.source, found)
     if warnings is not None:
         warnings.extend((result.source, d) for d in found)
-    with _gc_paused():
+    with gc_paused():
         return chosen.emit(job)
 
 

@@ -178,7 +178,7 @@ def render_json(items: Iterable[tuple[Source, Diagnostic]]) -> str:
     return json.dumps(rows, indent=2, ensure_ascii=False)
 
 
-def _github_escape(text: str, *, prop: bool = False) -> str:
+def github_escape(text: str, *, prop: bool = False) -> str:
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if prop:
         text = text.replace(":", "%3A").replace(",", "%2C")
@@ -190,10 +190,10 @@ def render_github(source: Source, d: Diagnostic) -> str:
     kind = "error" if d.is_error else "warning"
     props = ",".join(
         [
-            f"file={_github_escape((d.source or source).path, prop=True)}",
+            f"file={github_escape((d.source or source).path, prop=True)}",
             f"line={d.span.line}",
             f"col={d.span.column}",
             f"title={d.code}",
         ]
     )
-    return f"::{kind} {props}::{_github_escape(d.message)}"
+    return f"::{kind} {props}::{github_escape(d.message)}"

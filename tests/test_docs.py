@@ -118,11 +118,14 @@ def diagnostic_examples() -> list[tuple[str, str, str | None, str | None]]:
                 continue
             after = fences[i + 1] if i + 1 < len(fences) else None
             toml = None
-            if after is not None and after.group("lang") == "toml":
-                if not text[m.end() : after.start()].strip():
-                    toml = after.group("body")
-                    m = after
-                    after = fences[i + 2] if i + 2 < len(fences) else None
+            if (
+                after is not None
+                and after.group("lang") == "toml"
+                and not text[m.end() : after.start()].strip()
+            ):
+                toml = after.group("body")
+                m = after
+                after = fences[i + 2] if i + 2 < len(fences) else None
             shown = None
             if after is not None and after.group("lang") == "text":
                 between = text[m.end() : after.start()]
