@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dispatchc.compiler import Result, analyse
-from dispatchc.ir import RouteTable, target_text
+from dispatchc.ir import target_text
+from dispatchc.plan import Plan
 from dispatchc.tools.diff import compare
 from dispatchc.tools.explain import FALLBACK, HANDLES, build_environ, explain_environ
 
@@ -52,15 +53,15 @@ def load(spec: TableSpec, name: str) -> Result:
     return result
 
 
-def _chain(table: RouteTable, environ: dict[str, Any]):  # type: ignore[no-untyped-def]
-    exp = explain_environ(table, environ)
+def _chain(plan: Plan, environ: dict[str, Any]):  # type: ignore[no-untyped-def]
+    exp = explain_environ(plan, environ)
     steps = [s for s in exp.steps if s.role in (HANDLES, FALLBACK)]
     return exp, steps
 
 
-def handled(table: RouteTable, environ: dict[str, Any]) -> tuple[object, ...]:
+def handled(plan: Plan, environ: dict[str, Any]) -> tuple[object, ...]:
     """Everything explain says a request gets, factory options aside."""
-    exp, steps = _chain(table, environ)
+    exp, steps = _chain(plan, environ)
     if exp.status is not None:
         return ("status", exp.status)
     return (
@@ -79,9 +80,9 @@ def handled(table: RouteTable, environ: dict[str, Any]) -> tuple[object, ...]:
     )
 
 
-def routes(table: RouteTable, environ: dict[str, Any]) -> tuple[object, ...]:
+def routes(plan: Plan, environ: dict[str, Any]) -> tuple[object, ...]:
     """The same, request aside: the routes and targets (or the status)."""
-    exp, steps = _chain(table, environ)
+    exp, steps = _chain(plan, environ)
     if exp.status is not None:
         return ("status", exp.status)
     return ("routes", tuple((s.name, target_text(s.route.target, False)) for s in steps))
@@ -89,19 +90,19 @@ def routes(table: RouteTable, environ: dict[str, Any]) -> tuple[object, ...]:
 
 def check_exact(old: TableSpec, new: TableSpec, environs: list[dict[str, Any]]) -> None:
     a, b = load(old, "old.disp"), load(new, "new.disp")
-    assert a.table is not None and b.table is not None
+    assert a.plan is not None and b.plan is not None
     reported = set()
     for change in compare(a, b):
         environ = build_environ(change.url)
-        before, after = handled(a.table, environ), handled(b.table, environ)
+        before, after = handled(a.plan, environ), handled(b.plan, environ)
         assert before != after, f"{change.url} is reported ({change.kind}) but handled alike"
         assert change.old.same != change.new.same
-        pair = (routes(a.table, environ), routes(b.table, environ))
+        pair = (routes(a.plan, environ), routes(b.plan, environ))
         assert pair not in reported, f"two examples of one region: {change.url}"
         reported.add(pair)
     for environ in environs:
-        if handled(a.table, environ) != handled(b.table, environ):
-            pair = (routes(a.table, environ), routes(b.table, environ))
+        if handled(a.plan, environ) != handled(b.plan, environ):
+            pair = (routes(a.plan, environ), routes(b.plan, environ))
             assert pair in reported, f"a changed request in no reported region: {environ}"
 
 
