@@ -23,6 +23,7 @@ import pytest
 import dispatchc
 from dispatchc.cli import main
 from dispatchc.files import output_problem
+from dispatchc.targets import REGISTRY
 
 from .conftest import SAMPLES
 
@@ -965,7 +966,8 @@ def test_a_failed_build_leaves_no_temp(project, capsys):
 
 #: At 80 columns: argparse wraps the usage after ``--force``.
 BUILD_USAGE = [
-    "usage: dispatchc build [-h] [--target {wsgi}] [-o OUT] [--check] [--force]",
+    "usage: dispatchc build [-h] [--target NAME] [-o OUT] [--check] [--force]",
+    "                       [--upstreams FILE] [--upstream NAME]",
     "                       FILE [FILE ...]",
 ]
 
@@ -1027,7 +1029,8 @@ def test_an_unknown_target_is_a_usage_error_naming_the_targets(project, capsys, 
     last = err.splitlines()[-1]
     # (Python versions differ in quoting the choices.)
     assert last.startswith("dispatchc build: error: argument --target: invalid choice: ")
-    assert "nginx-nope" in last and re.search(r"\(choose from '?wsgi'?\)$", last), last
+    choices = ", ".join(f"'?{name}'?" for name in REGISTRY)
+    assert "nginx-nope" in last and re.search(rf"\(choose from {choices}\)$", last), last
     assert snapshot(project) == before
 
 
@@ -1041,7 +1044,8 @@ def test_build_help_lists_the_targets_with_their_summaries(capsys, monkeypatch):
     assert [line.split(None, 1) for line in listed if line.strip()] == [
         [name, summary] for name, summary in summaries()
     ]
-    assert [name for name, _ in summaries()] == ["wsgi"]
+    assert [name for name, _ in summaries()] == list(REGISTRY)
+    assert summaries()[0][0] == "wsgi"  # the default comes first
 
 
 # -- --check ----------------------------------------------------------------------------
