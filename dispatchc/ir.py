@@ -33,11 +33,13 @@ class Arg:
 
 @dataclass(frozen=True, slots=True)
 class AppTarget:
-    """``pkg.module:attr``: a WSGI application object."""
+    """``pkg.module:attr``: an application object (WSGI; for the ASGI target
+    an ASGI one, unless ``wsgi`` says it is WSGI)."""
 
     module: str
     attr: str
     lazy: bool = False
+    wsgi: bool = False
     span: Span = _span()
 
     @property
@@ -54,6 +56,7 @@ class FactoryTarget:
     args: tuple[Arg, ...]
     cache: int = DEFAULT_CACHE
     lazy: bool = False
+    wsgi: bool = False  # what it returns is a WSGI application (for the ASGI target)
     span: Span = _span()
 
     @property
@@ -114,12 +117,15 @@ def arg_text(arg: Arg) -> str:
 
 
 def options_text(target: Target) -> str:
-    """The options of a target as written after it (``cache 256 lazy``), or ""."""
+    """The options of a target as written after it (``cache 256 lazy wsgi``),
+    or "": in the canonical order, as ``fmt`` writes them."""
     out = []
     if isinstance(target, FactoryTarget) and target.cache != DEFAULT_CACHE:
         out.append(f"cache {target.cache}")
     if isinstance(target, AppTarget | FactoryTarget) and target.lazy:
         out.append("lazy")
+    if isinstance(target, AppTarget | FactoryTarget) and target.wsgi:
+        out.append("wsgi")
     return " ".join(out)
 
 

@@ -102,6 +102,8 @@ def options_text(target: Target) -> str:
         out.append(f"cache {target.cache}")
     if isinstance(target, AppTarget | FactoryTarget) and target.lazy:
         out.append("lazy")
+    if isinstance(target, AppTarget | FactoryTarget) and target.wsgi:
+        out.append("wsgi")
     return " ".join(out)
 
 
@@ -434,7 +436,13 @@ def _position(span: Span) -> dict[str, int | None]:
 
 def target_json(target: Target) -> dict[str, Any]:
     if isinstance(target, AppTarget):
-        return {"kind": "app", "module": target.module, "attr": target.attr, "lazy": target.lazy}
+        return {
+            "kind": "app",
+            "module": target.module,
+            "attr": target.attr,
+            "lazy": target.lazy,
+            "wsgi": target.wsgi,
+        }
     if isinstance(target, FactoryTarget):
         return {
             "kind": "factory",
@@ -443,6 +451,7 @@ def target_json(target: Target) -> dict[str, Any]:
             "args": [{"kind": a.kind, "value": a.value} for a in target.args],
             "cache": target.cache,
             "lazy": target.lazy,
+            "wsgi": target.wsgi,
         }
     if isinstance(target, StatusTarget):
         return {"kind": "status", "code": target.code}
