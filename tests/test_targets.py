@@ -12,7 +12,7 @@ from werkzeug.test import Client
 
 from dispatchc.compiler import analyse
 
-from .conftest import build_module
+from .conftest import build_module, compile_text
 
 _ids = itertools.count()
 
@@ -455,3 +455,28 @@ def test_lazy_missing_module_fails_at_first_request():
         call(app, "/")
     with pytest.raises(ImportError):
         build(None, "/ -> _dc_no_such_module_for_tests:app")
+
+
+# -- the wsgi option: accepted and ignored by the WSGI target ---------------------
+
+_WITH_WSGI = """\
+use legacy = legacy_app:application wsgi lazy
+host example.com {
+    /          -> legacy
+    /a         -> legacy_app:application wsgi
+    /b/{x}     -> legacy_app:other wsgi
+    /t/{team}  -> teams:make_app(team) wsgi cache 8
+}
+/{p} -> teams:make_app(p) lazy wsgi
+"""
+
+
+def test_wsgi_option_does_not_change_the_wsgi_module():
+    without = _WITH_WSGI.replace(" wsgi", "")
+    assert without != _WITH_WSGI
+
+    def body(text: str) -> list[str]:
+        code = compile_text(text)
+        return [line for line in code.splitlines() if not line.startswith("# Source sha256:")]
+
+    assert body(_WITH_WSGI) == body(without)
