@@ -53,6 +53,7 @@ class Target(Protocol):
 #: name -> "module:attribute" of the target object (imported on use).
 REGISTRY: dict[str, str] = {
     "wsgi": "dispatchc.targets.wsgi:TARGET",
+    "asgi": "dispatchc.targets.asgi:TARGET",
 }
 
 DEFAULT = "wsgi"
