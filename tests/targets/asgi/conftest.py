@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import types
 from collections.abc import Iterator
@@ -178,7 +179,7 @@ def echo_wsgi(label: str, seen: Seen):
     """A WSGI app that records the environ keys dispatch sets."""
 
     def app(environ, start_response):
-        record = {"label": label, "thread": _thread_name()}
+        record = {"label": label, "thread": threading.current_thread()}
         for key in ("SCRIPT_NAME", "PATH_INFO", "wsgiorg.routing_args", "dispatchc.route"):
             if key in environ:
                 record[key] = environ[key]
@@ -187,12 +188,6 @@ def echo_wsgi(label: str, seen: Seen):
         return [label.encode("utf-8")]
 
     return app
-
-
-def _thread_name() -> str:
-    import threading
-
-    return threading.current_thread().name
 
 
 _modules = iter(range(10**9))
