@@ -10,6 +10,8 @@ otherwise prefer), ``wsgiorg.routing_args`` from ``path_params``, and
 ``dispatchc.route``.
 """
 
+from collections.abc import Mapping
+
 from a2wsgi import WSGIMiddleware
 
 from .responses import _dc_as_path_info
@@ -24,8 +26,9 @@ def _dc_wsgi_call(environ, start_response):
     environ["PATH_INFO"] = _dc_as_path_info(scope["path"][len(root) :])
     environ["dispatchc.route"] = scope["dispatchc.route"]
     params = scope.get("path_params")
-    if params:
-        environ["wsgiorg.routing_args"] = ((), dict(params))
+    if params and isinstance(params, Mapping):
+        kwargs = {k: _dc_as_path_info(v) if v.__class__ is str else v for k, v in params.items()}
+        environ["wsgiorg.routing_args"] = ((), kwargs)
     return app(environ, start_response)
 
 
