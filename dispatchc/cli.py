@@ -20,6 +20,7 @@ from .diagnostics import Diagnostic, render_github, render_json, render_text, so
 from .errors import DispatchError, UsageError
 from .files import (
     check_outputs,
+    generated_head,
     output_paths,
     output_problem,
     read_source,
@@ -68,8 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--target",
         choices=list(targets.REGISTRY),
-        default=targets.DEFAULT,
-        help=f"what to compile to (default {targets.DEFAULT}; see below)",
+        default=None,
+        help="what to compile to (see below); by default, the target an existing output "
+        f"was built for, else {targets.DEFAULT}",
     )
     build.add_argument(
         "-o",
@@ -159,9 +161,19 @@ def _lazy(module: str):  # type: ignore[no-untyped-def]
     return call
 
 
+def _built_for(outputs: list[Path]) -> list[str]:
+    """Without ``--target``: each output's target is the one it was built
+    for (its header says), else the default."""
+    names = []
+    for out in outputs:
+        head = generated_head(out)
+        names.append(targets.DEFAULT if head is None else targets.recorded_target(head))
+    return names
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     files: list[Path] = args.files
-    target = targets.get(args.target)
+    target = targets.get(args.target or targets.DEFAULT)
     options: dict[str, object] = {}
 
     def default(path: Path) -> Path:
@@ -179,9 +191,13 @@ def cmd_build(args: argparse.Namespace) -> int:
         check_outputs(files, outputs)
     compiled: list[tuple[Path, str]] = []
     failed = False
-    for path, out, raw in zip(files, outputs, raws, strict=True):
+    if args.target is not None or to_stdout:
+        names = [args.target or targets.DEFAULT] * len(files)
+    else:
+        names = _built_for(outputs)
+    for path, out, raw, name in zip(files, outputs, raws, names, strict=True):
         try:
-            compiled.append((out, compile_source(path, raw, out, args.target, options)))
+            compiled.append((out, compile_source(path, raw, out, name, options)))
         except DispatchError as exc:
             print(exc.render(), file=sys.stderr)
             failed = True
