@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import dispatchc
+from dispatchc.targets import recorded_target
 
 from .conftest import ROOT, SAMPLES
 
@@ -259,6 +260,9 @@ def test_installed_dispatchc_builds_the_committed_samples(installed, tmp_path):
     assert any(p.name == "flask_dispatching.disp" for p in sources)
     for source in sources:
         shutil.copy2(source, samples / source.name)
+        if recorded_target(source.with_suffix(".py").read_bytes()) != "wsgi":
+            # build keeps to the target an existing output was built for.
+            shutil.copy2(source.with_suffix(".py"), samples / f"{source.stem}.py")
     proc = _run(
         [str(installed / "dispatchc"), "build", *[f"samples/{p.name}" for p in sources]],
         cwd=tmp_path,
