@@ -104,6 +104,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also import every target and check it exists and is callable",
     )
+    lint.add_argument(
+        "--target",
+        choices=list(targets.REGISTRY),
+        default=targets.DEFAULT,
+        help="the target the file is built for: with --resolve, an application must be "
+        f"what it calls (default {targets.DEFAULT}; asgi: ASGI, unless marked wsgi)",
+    )
     lint.set_defaults(func=cmd_lint)
 
     fmt = sub.add_parser("fmt", help="rewrite routing files in the canonical layout")
@@ -243,7 +250,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
         if result.table is not None:
             diagnostics += check(result.table)
             if args.resolve:
-                diagnostics += resolve(result.table, str(path.parent))
+                diagnostics += resolve(result.table, str(path.parent), target=args.target)
         diagnostics.sort(key=sort_key)
         found.extend((result.source, d) for d in diagnostics)
     errors = sum(d.is_error for _, d in found)
