@@ -489,8 +489,9 @@ def _dc_base(scope, base, path):
 
 
 def _dc_path_params(old, captures):
-    """``path_params`` with a route's captures: a mapping already there is
-    copied and updated; anything else in its place is taken as absent."""
+    """``path_params`` with a route's captures, when the scope has some
+    already: a mapping is copied and updated; anything else in its place is
+    taken as absent."""
     if isinstance(old, Mapping):
         return {**old, **captures}
     return dict(captures)
@@ -507,9 +508,20 @@ async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path)
             if _dc_states:
                 _dc_state_of(scope, app)
             return await app(scope, receive, send)
-        if await hit(scope, receive, send, parts, host, k, base, path) is not _DC_FALLBACK:
-            return None
+        result = hit(scope, receive, send, parts, host, k, base, path)
+        if result is not _DC_FALLBACK:
+            result = await result
+            if result is not _DC_FALLBACK:
+                return result
     return await _dc_not_found(scope, receive, send)
+
+async def _dc_cold(route, cache, key, scope, receive, send, parts, host, k, base, path):
+    """A factory route whose app is not made (or was dropped): make it
+    (SPEC §4), then handle the request with it; or fall back on None."""
+    app = await cache.create(key)
+    if app is None:
+        return _DC_FALLBACK
+    return await route(scope, receive, send, parts, host, k, base, path, app)
 
 
 def _dc_state_of(scope, app):
@@ -520,10 +532,12 @@ def _dc_state_of(scope, app):
         scope["state"] = dict(state)
 
 
-def _dc_walker_0(root=None):
+def _dc_walker_0(root=None, entry=False):
     """A walker for a block of ``/`` routes only: nothing to walk."""
 
     async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
+        if entry and scope["type"] == "lifespan":
+            return await _dc_lifespan(scope, receive, send)
         scope = dict(scope)
         path = scope["path"]
         base = scope.get("root_path")
@@ -542,17 +556,22 @@ def _dc_walker_0(root=None):
             return await app(scope, receive, send)
         if hit is None:
             return await _dc_not_found(scope, receive, send)
-        if await hit(scope, receive, send, None, host, k, base, path) is _DC_FALLBACK:
-            return await _dc_fallback(scope, receive, send, state[3], None, host, k, base, path)
-        return None
+        result = hit(scope, receive, send, None, host, k, base, path)
+        if result is not _DC_FALLBACK:
+            result = await result
+            if result is not _DC_FALLBACK:
+                return result
+        return await _dc_fallback(scope, receive, send, state[3], None, host, k, base, path)
 
     return walk
 
 
-def _dc_walker_1(root=None):
+def _dc_walker_1(root=None, entry=False):
     """A walker for paths of up to 1 segment."""
 
     async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
+        if entry and scope["type"] == "lifespan":
+            return await _dc_lifespan(scope, receive, send)
         scope = dict(scope)
         path = scope["path"]
         base = scope.get("root_path")
@@ -579,9 +598,12 @@ def _dc_walker_1(root=None):
             return await app(scope, receive, send)
         if hit is None:
             return await _dc_not_found(scope, receive, send)
-        if await hit(scope, receive, send, parts, host, k, base, path) is _DC_FALLBACK:
-            return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
-        return None
+        result = hit(scope, receive, send, parts, host, k, base, path)
+        if result is not _DC_FALLBACK:
+            result = await result
+            if result is not _DC_FALLBACK:
+                return result
+        return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     return walk
 
@@ -651,12 +673,14 @@ _DC_LIFESPAN = (
 
 # -- host example.com, www.example.com -----------------------------------------
 
+
 # /v1 -> redirect 308 "/api{path}"
-async def _dc_route_example_com__v1(scope, receive, send, parts, host, k, base, path):
+def _dc_route_example_com__v1(scope, receive, send, parts, host, k, base, path):
     scope["dispatchc.route"] = ('example.com /v1', 'www.example.com /v1')[k]
     scope["root_path"] = base + '/v1'
     rest = path[3 :]
-    return await _dc_redirect(scope, send, 308, '/api' + _dc_quote_path(_dc_as_path_info(rest)))
+    return _dc_redirect(scope, send, 308, '/api' + _dc_quote_path(_dc_as_path_info(rest)))
+
 
 # / -> legacy
 _dc_route_example_com__root = (_dc_wsgi_app_frontend_app__application, ('example.com /', 'www.example.com /'), '', 0)
@@ -683,20 +707,22 @@ _dc_state_example_com = _dc_leaves(
 
 # -- host {tenant}.example.com -------------------------------------------------
 
+
 # / -> asgi_tenants:make_app(tenant) cache 64
-async def _dc_route_tenant_example_com__root(scope, receive, send, parts, host, k, base, path):
+def _dc_route_tenant_example_com__root(scope, receive, send, parts, host, k, base, path, app=None):
     v0 = host['tenant']
-    key = v0
-    try:
-        app = _dc_apps_tenant_example_com__root[key]
-    except KeyError:  # not made yet, or dropped from the cache
-        app = await _dc_cache_tenant_example_com__root.create(key)
-        if app is None:
-            return _DC_FALLBACK
+    if app is None:
+        key = v0
+        try:
+            app = _dc_apps_tenant_example_com__root[key]
+        except KeyError:  # not made yet, or dropped from the cache
+            return _dc_cold(_dc_route_tenant_example_com__root, _dc_cache_tenant_example_com__root, key, scope, receive, send, parts, host, k, base, path)
     scope["dispatchc.route"] = '{tenant}.example.com /'
     if host:
-        scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
-    return await app(scope, receive, send)
+        params = scope.get("path_params")
+        scope["path_params"] = dict(host) if params is None else _dc_path_params(params, host)
+    return app(scope, receive, send)
+
 
 _dc_cache_tenant_example_com__root = _DcCache(_dc_factory_asgi_tenants__make_app, 64, 1, 'asgi_tenants:make_app')
 _dc_apps_tenant_example_com__root = _dc_cache_tenant_example_com__root.apps

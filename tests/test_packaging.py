@@ -185,13 +185,17 @@ def _extras(wheel: Path) -> dict[str, set[str]]:
 
 
 def test_extras(wheel):
-    """``sample`` serves the sample and no more; ``dev`` has what the tests
-    need, ``sample`` included; matplotlib is only for the benchmark's plot."""
+    """``sample`` serves the samples and no more; ``asgi`` is what an ASGI
+    module with WSGI targets imports; ``dev`` has what the tests need,
+    ``sample`` and ``asgi`` included; matplotlib is only for the benchmark's
+    plot."""
     extras = _extras(wheel)
-    assert set(extras) == {"sample", "dev", "bench"}
-    assert extras["sample"] == {"flask", "gunicorn"}
-    assert extras["sample"] <= extras["dev"]
+    assert set(extras) == {"sample", "dev", "bench", "asgi"}
+    assert extras["sample"] == {"flask", "gunicorn", "starlette", "uvicorn", "a2wsgi"}
+    assert extras["asgi"] == {"a2wsgi"}
+    assert extras["sample"] | extras["asgi"] <= extras["dev"]
     assert {"pytest", "hypothesis", "pydot"} <= extras["dev"]
+    assert {"hypercorn", "httpx", "websockets", "asgi-lifespan"} <= extras["dev"]
     assert "matplotlib" not in extras["dev"] | extras["sample"]
     assert extras["bench"] == {"matplotlib"}
 

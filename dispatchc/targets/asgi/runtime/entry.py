@@ -98,15 +98,3 @@ async def application(scope, receive, send):
     if _dc_states:
         _dc_state_of(scope, state)
     return await state(scope, receive, send)
-
-
-def _dc_application(walk):
-    """``application`` for a file without host blocks: the lifespan of the
-    applications; or walk the path (the host is never looked at)."""
-
-    async def application(scope, receive, send):
-        if scope["type"] == "lifespan":
-            return await _dc_lifespan(scope, receive, send)
-        return await walk(scope, receive, send)
-
-    return application

@@ -9,18 +9,23 @@ text (``script``), with ``dispatchc.route`` and, for a route with
 captures, ``path_params``; ``path`` and ``raw_path`` are left as they are.
 A route function is ``route(scope, receive, send, parts, host, k, base,
 path)`` (``scope`` the copy; ``base`` the root path; ``path`` the route
-path), and returns ``_DC_FALLBACK`` when its factory returned None.
+path); it is a plain function that prepares the scope and returns what to
+await (the app's call), so that a cache hit costs no coroutine of its own;
+it returns ``_DC_FALLBACK`` when its factory returned None, and on a cache
+miss an awaitable (``_dc_cold``) that may give ``_DC_FALLBACK`` too.
 
 A walker is made for a depth (the segments of a block's longest route):
 ``walk(scope, receive, send, state, host, k)``, unrolled up to four
 segments because a loop costs more than the lookups; called with only
-``(scope, receive, send)`` it starts from ``root``.
+``(scope, receive, send)`` it starts from ``root``. With ``entry`` it is the
+``application`` of a file without host blocks, which also answers the
+lifespan events.
 """
 
 from collections.abc import Mapping
 
 from ...python.runtime.states import _DC_FALLBACK, _DC_NO_CAPTURES
-from .lifespan import _dc_states
+from .lifespan import _dc_lifespan, _dc_states
 from .responses import _dc_not_found
 
 
@@ -41,8 +46,9 @@ def _dc_base(scope, base, path):
 
 
 def _dc_path_params(old, captures):
-    """``path_params`` with a route's captures: a mapping already there is
-    copied and updated; anything else in its place is taken as absent."""
+    """``path_params`` with a route's captures, when the scope has some
+    already: a mapping is copied and updated; anything else in its place is
+    taken as absent."""
     if isinstance(old, Mapping):
         return {**old, **captures}
     return dict(captures)
@@ -59,9 +65,21 @@ async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path)
             if _dc_states:
                 _dc_state_of(scope, app)
             return await app(scope, receive, send)
-        if await hit(scope, receive, send, parts, host, k, base, path) is not _DC_FALLBACK:
-            return None
+        result = hit(scope, receive, send, parts, host, k, base, path)
+        if result is not _DC_FALLBACK:
+            result = await result
+            if result is not _DC_FALLBACK:
+                return result
     return await _dc_not_found(scope, receive, send)
+
+
+async def _dc_cold(route, cache, key, scope, receive, send, parts, host, k, base, path):
+    """A factory route whose app is not made (or was dropped): make it
+    (SPEC §4), then handle the request with it; or fall back on None."""
+    app = await cache.create(key)
+    if app is None:
+        return _DC_FALLBACK
+    return await route(scope, receive, send, parts, host, k, base, path, app)
 
 
 def _dc_state_of(scope, app):
@@ -72,10 +90,12 @@ def _dc_state_of(scope, app):
         scope["state"] = dict(state)
 
 
-def _dc_walker_0(root=None):
+def _dc_walker_0(root=None, entry=False):
     """A walker for a block of ``/`` routes only: nothing to walk."""
 
     async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
+        if entry and scope["type"] == "lifespan":
+            return await _dc_lifespan(scope, receive, send)
         scope = dict(scope)
         path = scope["path"]
         base = scope.get("root_path")
@@ -94,17 +114,22 @@ def _dc_walker_0(root=None):
             return await app(scope, receive, send)
         if hit is None:
             return await _dc_not_found(scope, receive, send)
-        if await hit(scope, receive, send, None, host, k, base, path) is _DC_FALLBACK:
-            return await _dc_fallback(scope, receive, send, state[3], None, host, k, base, path)
-        return None
+        result = hit(scope, receive, send, None, host, k, base, path)
+        if result is not _DC_FALLBACK:
+            result = await result
+            if result is not _DC_FALLBACK:
+                return result
+        return await _dc_fallback(scope, receive, send, state[3], None, host, k, base, path)
 
     return walk
 
 
-def _dc_walker_1(root=None):
+def _dc_walker_1(root=None, entry=False):
     """A walker for paths of up to 1 segment."""
 
     async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
+        if entry and scope["type"] == "lifespan":
+            return await _dc_lifespan(scope, receive, send)
         scope = dict(scope)
         path = scope["path"]
         base = scope.get("root_path")
@@ -131,17 +156,22 @@ def _dc_walker_1(root=None):
             return await app(scope, receive, send)
         if hit is None:
             return await _dc_not_found(scope, receive, send)
-        if await hit(scope, receive, send, parts, host, k, base, path) is _DC_FALLBACK:
-            return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
-        return None
+        result = hit(scope, receive, send, parts, host, k, base, path)
+        if result is not _DC_FALLBACK:
+            result = await result
+            if result is not _DC_FALLBACK:
+                return result
+        return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     return walk
 
 
-def _dc_walker_2(root=None):
+def _dc_walker_2(root=None, entry=False):
     """A walker for paths of up to 2 segments."""
 
     async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
+        if entry and scope["type"] == "lifespan":
+            return await _dc_lifespan(scope, receive, send)
         scope = dict(scope)
         path = scope["path"]
         base = scope.get("root_path")
@@ -175,17 +205,22 @@ def _dc_walker_2(root=None):
             return await app(scope, receive, send)
         if hit is None:
             return await _dc_not_found(scope, receive, send)
-        if await hit(scope, receive, send, parts, host, k, base, path) is _DC_FALLBACK:
-            return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
-        return None
+        result = hit(scope, receive, send, parts, host, k, base, path)
+        if result is not _DC_FALLBACK:
+            result = await result
+            if result is not _DC_FALLBACK:
+                return result
+        return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     return walk
 
 
-def _dc_walker_3(root=None):
+def _dc_walker_3(root=None, entry=False):
     """A walker for paths of up to 3 segments."""
 
     async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
+        if entry and scope["type"] == "lifespan":
+            return await _dc_lifespan(scope, receive, send)
         scope = dict(scope)
         path = scope["path"]
         base = scope.get("root_path")
@@ -226,17 +261,22 @@ def _dc_walker_3(root=None):
             return await app(scope, receive, send)
         if hit is None:
             return await _dc_not_found(scope, receive, send)
-        if await hit(scope, receive, send, parts, host, k, base, path) is _DC_FALLBACK:
-            return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
-        return None
+        result = hit(scope, receive, send, parts, host, k, base, path)
+        if result is not _DC_FALLBACK:
+            result = await result
+            if result is not _DC_FALLBACK:
+                return result
+        return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     return walk
 
 
-def _dc_walker_4(root=None):
+def _dc_walker_4(root=None, entry=False):
     """A walker for paths of up to 4 segments."""
 
     async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
+        if entry and scope["type"] == "lifespan":
+            return await _dc_lifespan(scope, receive, send)
         scope = dict(scope)
         path = scope["path"]
         base = scope.get("root_path")
@@ -284,17 +324,22 @@ def _dc_walker_4(root=None):
             return await app(scope, receive, send)
         if hit is None:
             return await _dc_not_found(scope, receive, send)
-        if await hit(scope, receive, send, parts, host, k, base, path) is _DC_FALLBACK:
-            return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
-        return None
+        result = hit(scope, receive, send, parts, host, k, base, path)
+        if result is not _DC_FALLBACK:
+            result = await result
+            if result is not _DC_FALLBACK:
+                return result
+        return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     return walk
 
 
-def _dc_walker(depth, root=None):
+def _dc_walker(depth, root=None, entry=False):
     """A walker for paths of up to ``depth`` segments, with a loop."""
 
     async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
+        if entry and scope["type"] == "lifespan":
+            return await _dc_lifespan(scope, receive, send)
         scope = dict(scope)
         path = scope["path"]
         base = scope.get("root_path")
@@ -322,8 +367,11 @@ def _dc_walker(depth, root=None):
             return await app(scope, receive, send)
         if hit is None:
             return await _dc_not_found(scope, receive, send)
-        if await hit(scope, receive, send, parts, host, k, base, path) is _DC_FALLBACK:
-            return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
-        return None
+        result = hit(scope, receive, send, parts, host, k, base, path)
+        if result is not _DC_FALLBACK:
+            result = await result
+            if result is not _DC_FALLBACK:
+                return result
+        return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     return walk
