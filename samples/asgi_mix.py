@@ -536,15 +536,19 @@ def _dc_walker_0(root=None, entry=False):
     """A walker for a block of ``/`` routes only: nothing to walk."""
 
     async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
-        if entry and scope["type"] == "lifespan":
-            return await _dc_lifespan(scope, receive, send)
+        try:
+            path = scope["path"]
+        except KeyError:  # the lifespan scope has no path
+            if entry and scope["type"] == "lifespan":
+                return await _dc_lifespan(scope, receive, send)
+            raise
         scope = dict(scope)
-        path = scope["path"]
-        base = scope.get("root_path")
+        try:
+            base = scope["root_path"]
+        except KeyError:  # optional; servers set it
+            base = ""
         if base:
             base, path = _dc_base(scope, base, path)
-        else:
-            base = ""
         hit = state[2]
         if hit.__class__ is tuple:
             app, names, script, cut = hit
@@ -570,15 +574,19 @@ def _dc_walker_1(root=None, entry=False):
     """A walker for paths of up to 1 segment."""
 
     async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
-        if entry and scope["type"] == "lifespan":
-            return await _dc_lifespan(scope, receive, send)
+        try:
+            path = scope["path"]
+        except KeyError:  # the lifespan scope has no path
+            if entry and scope["type"] == "lifespan":
+                return await _dc_lifespan(scope, receive, send)
+            raise
         scope = dict(scope)
-        path = scope["path"]
-        base = scope.get("root_path")
+        try:
+            base = scope["root_path"]
+        except KeyError:  # optional; servers set it
+            base = ""
         if base:
             base, path = _dc_base(scope, base, path)
-        else:
-            base = ""
         parts = path.split("/", 2)
         if len(parts) > 1 and not parts[0]:
             segment = parts[1]
@@ -635,6 +643,11 @@ def _dc_host(scope, raw):
     return _dc_normal_host(name, port, 443 if scope.get("scheme") in ("https", "wss") else 80)
 
 
+def _dc_by_bytes(hosts):
+    """A table of hosts keyed by their bytes, as a scope's headers hold them."""
+    return {host.encode("ascii"): entry for host, entry in hosts.items()}
+
+
 #: The entry of an invalid host.
 _DC_REJECT = (False, _dc_bad_request, None, 0)
 
@@ -651,7 +664,7 @@ def _dc_select(scope, raw):
         global _dc_hosts
         if len(_dc_hosts) >= len(_DC_FAST) + _DC_MEMO_SIZE:
             _dc_hosts = dict(_DC_FAST)
-        _dc_hosts[raw.decode("latin-1")] = entry
+        _dc_hosts[raw] = entry
     return entry
 
 
@@ -719,8 +732,10 @@ def _dc_route_tenant_example_com__root(scope, receive, send, parts, host, k, bas
             return _dc_cold(_dc_route_tenant_example_com__root, _dc_cache_tenant_example_com__root, key, scope, receive, send, parts, host, k, base, path)
     scope["dispatchc.route"] = '{tenant}.example.com /'
     if host:
-        params = scope.get("path_params")
-        scope["path_params"] = dict(host) if params is None else _dc_path_params(params, host)
+        if "path_params" in scope:
+            scope["path_params"] = _dc_path_params(scope["path_params"], host)
+        else:
+            scope["path_params"] = dict(host)
     return app(scope, receive, send)
 
 
@@ -757,9 +772,9 @@ _DC_DEFAULT = (None, _dc_status_404, 'default /', 0)
 # Host headers seen, normalised and matched once, beside the exact hosts as
 # written; forgotten all at once when more than _DC_MEMO_SIZE pile up, so
 # memory does not grow with made-up hosts.
-_DC_FAST = _DC_EXACT
+_DC_FAST = _dc_by_bytes(_DC_EXACT)
 _DC_MEMO_SIZE = 1024
-_dc_hosts = dict(_DC_EXACT)
+_dc_hosts = dict(_DC_FAST)
 
 async def application(scope, receive, send):
     """The ASGI entry point: the lifespan of the applications; or pick the
@@ -773,8 +788,8 @@ async def application(scope, receive, send):
                 return await _dc_bad_request(scope, receive, send)
             raw = value
     try:
-        walk, state, host, k = _dc_hosts[raw.decode("latin-1")]
-    except (KeyError, AttributeError):  # not seen yet, or no Host header
+        walk, state, host, k = _dc_hosts[raw]
+    except KeyError:  # not seen yet, or no Host header
         walk, state, host, k = _dc_select(scope, raw)
     if walk:
         return await walk(scope, receive, send, state, host, k)

@@ -41,6 +41,11 @@ def _dc_host(scope, raw):
     return _dc_normal_host(name, port, 443 if scope.get("scheme") in ("https", "wss") else 80)
 
 
+def _dc_by_bytes(hosts):
+    """A table of hosts keyed by their bytes, as a scope's headers hold them."""
+    return {host.encode("ascii"): entry for host, entry in hosts.items()}
+
+
 #: The entry of an invalid host.
 _DC_REJECT = (False, _dc_bad_request, None, 0)
 #: The entry of a host no block takes, in a file without a default block.
@@ -59,7 +64,7 @@ def _dc_select(scope, raw):
         global _dc_hosts
         if len(_dc_hosts) >= len(_DC_FAST) + _DC_MEMO_SIZE:
             _dc_hosts = dict(_DC_FAST)
-        _dc_hosts[raw.decode("latin-1")] = entry
+        _dc_hosts[raw] = entry
     return entry
 
 
@@ -82,8 +87,8 @@ async def application(scope, receive, send):
                 return await _dc_bad_request(scope, receive, send)
             raw = value
     try:
-        walk, state, host, k = _dc_hosts[raw.decode("latin-1")]
-    except (KeyError, AttributeError):  # not seen yet, or no Host header
+        walk, state, host, k = _dc_hosts[raw]
+    except KeyError:  # not seen yet, or no Host header
         walk, state, host, k = _dc_select(scope, raw)
     if walk:
         return await walk(scope, receive, send, state, host, k)

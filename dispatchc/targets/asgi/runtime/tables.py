@@ -1,8 +1,8 @@
 """The ASGI tables each generated module defines for itself (stand-ins for
 tests; never copied)."""
 
-#: Raw Host header (latin-1 text) -> host entry: the exact hosts as written,
-#: plus (memo) headers already normalised and matched.
+#: Raw host header (bytes) -> host entry: the exact hosts as written, plus
+#: (memo) headers already normalised and matched.
 _dc_hosts = {}
 #: The exact hosts as written (what ``_dc_hosts`` starts from).
 _DC_FAST = {}

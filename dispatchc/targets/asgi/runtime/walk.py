@@ -94,15 +94,19 @@ def _dc_walker_0(root=None, entry=False):
     """A walker for a block of ``/`` routes only: nothing to walk."""
 
     async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
-        if entry and scope["type"] == "lifespan":
-            return await _dc_lifespan(scope, receive, send)
+        try:
+            path = scope["path"]
+        except KeyError:  # the lifespan scope has no path
+            if entry and scope["type"] == "lifespan":
+                return await _dc_lifespan(scope, receive, send)
+            raise
         scope = dict(scope)
-        path = scope["path"]
-        base = scope.get("root_path")
+        try:
+            base = scope["root_path"]
+        except KeyError:  # optional; servers set it
+            base = ""
         if base:
             base, path = _dc_base(scope, base, path)
-        else:
-            base = ""
         hit = state[2]
         if hit.__class__ is tuple:
             app, names, script, cut = hit
@@ -128,15 +132,19 @@ def _dc_walker_1(root=None, entry=False):
     """A walker for paths of up to 1 segment."""
 
     async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
-        if entry and scope["type"] == "lifespan":
-            return await _dc_lifespan(scope, receive, send)
+        try:
+            path = scope["path"]
+        except KeyError:  # the lifespan scope has no path
+            if entry and scope["type"] == "lifespan":
+                return await _dc_lifespan(scope, receive, send)
+            raise
         scope = dict(scope)
-        path = scope["path"]
-        base = scope.get("root_path")
+        try:
+            base = scope["root_path"]
+        except KeyError:  # optional; servers set it
+            base = ""
         if base:
             base, path = _dc_base(scope, base, path)
-        else:
-            base = ""
         parts = path.split("/", 2)
         if len(parts) > 1 and not parts[0]:
             segment = parts[1]
@@ -170,15 +178,19 @@ def _dc_walker_2(root=None, entry=False):
     """A walker for paths of up to 2 segments."""
 
     async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
-        if entry and scope["type"] == "lifespan":
-            return await _dc_lifespan(scope, receive, send)
+        try:
+            path = scope["path"]
+        except KeyError:  # the lifespan scope has no path
+            if entry and scope["type"] == "lifespan":
+                return await _dc_lifespan(scope, receive, send)
+            raise
         scope = dict(scope)
-        path = scope["path"]
-        base = scope.get("root_path")
+        try:
+            base = scope["root_path"]
+        except KeyError:  # optional; servers set it
+            base = ""
         if base:
             base, path = _dc_base(scope, base, path)
-        else:
-            base = ""
         parts = path.split("/", 3)
         if len(parts) > 1 and not parts[0]:
             segment = parts[1]
@@ -219,15 +231,19 @@ def _dc_walker_3(root=None, entry=False):
     """A walker for paths of up to 3 segments."""
 
     async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
-        if entry and scope["type"] == "lifespan":
-            return await _dc_lifespan(scope, receive, send)
+        try:
+            path = scope["path"]
+        except KeyError:  # the lifespan scope has no path
+            if entry and scope["type"] == "lifespan":
+                return await _dc_lifespan(scope, receive, send)
+            raise
         scope = dict(scope)
-        path = scope["path"]
-        base = scope.get("root_path")
+        try:
+            base = scope["root_path"]
+        except KeyError:  # optional; servers set it
+            base = ""
         if base:
             base, path = _dc_base(scope, base, path)
-        else:
-            base = ""
         parts = path.split("/", 4)
         if len(parts) > 1 and not parts[0]:
             segment = parts[1]
@@ -275,15 +291,19 @@ def _dc_walker_4(root=None, entry=False):
     """A walker for paths of up to 4 segments."""
 
     async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
-        if entry and scope["type"] == "lifespan":
-            return await _dc_lifespan(scope, receive, send)
+        try:
+            path = scope["path"]
+        except KeyError:  # the lifespan scope has no path
+            if entry and scope["type"] == "lifespan":
+                return await _dc_lifespan(scope, receive, send)
+            raise
         scope = dict(scope)
-        path = scope["path"]
-        base = scope.get("root_path")
+        try:
+            base = scope["root_path"]
+        except KeyError:  # optional; servers set it
+            base = ""
         if base:
             base, path = _dc_base(scope, base, path)
-        else:
-            base = ""
         parts = path.split("/", 5)
         if len(parts) > 1 and not parts[0]:
             segment = parts[1]
@@ -338,15 +358,19 @@ def _dc_walker(depth, root=None, entry=False):
     """A walker for paths of up to ``depth`` segments, with a loop."""
 
     async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
-        if entry and scope["type"] == "lifespan":
-            return await _dc_lifespan(scope, receive, send)
+        try:
+            path = scope["path"]
+        except KeyError:  # the lifespan scope has no path
+            if entry and scope["type"] == "lifespan":
+                return await _dc_lifespan(scope, receive, send)
+            raise
         scope = dict(scope)
-        path = scope["path"]
-        base = scope.get("root_path")
+        try:
+            base = scope["root_path"]
+        except KeyError:  # optional; servers set it
+            base = ""
         if base:
             base, path = _dc_base(scope, base, path)
-        else:
-            base = ""
         parts = path.split("/", depth + 1)
         if not parts[0]:
             for segment in parts[1 : depth + 1]:
