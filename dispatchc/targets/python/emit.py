@@ -123,7 +123,7 @@ class Names:
         """What a route naming ``target`` calls: its load, or its wrapper."""
         key = (target.module, target.attr, target.lazy, False)
         load = self.loads[key].name
-        return wrapper_name(load) if key in self.wrapped else load
+        return wrapper_name(load) if target.wsgi and key in self.wrapped else load
 
     def wrappers(self) -> list[tuple[str, Load]]:
         """``(wrapper name, load)`` for each wrapped application."""

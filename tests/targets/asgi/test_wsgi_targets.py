@@ -133,3 +133,12 @@ def test_a2wsgi_is_imported_only_when_something_is_marked_wsgi():
     for marked in ("/ -> legacy:app wsgi\n", "/{t} -> teams:make(t) wsgi\n"):
         names = _imports(compile_asgi(marked))
         assert {n for n in names if n not in sys.stdlib_module_names} == {"a2wsgi"}
+
+
+def test_one_object_marked_in_one_route_only_is_wrapped_there_only():
+    seen = Seen()
+    with module_of(app=EchoApp("asgi", seen)) as m:
+        module = build_asgi(f"/plain -> {m}:app\n/marked -> {m}:app wsgi\n")
+        assert call(module.application, scope_for("/plain")).body == b"asgi"
+        wrapped = [k for k in vars(module) if k.startswith("_dc_wsgi_app_")]
+        assert len(wrapped) == 1
