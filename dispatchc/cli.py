@@ -24,6 +24,7 @@ from .diagnostics import Diagnostic, printable, render_github, render_json, rend
 from .errors import DispatchError, UsageError
 from .files import (
     check_outputs,
+    generated_head,
     output_paths,
     output_problem,
     read_source,
@@ -73,9 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--target",
         choices=list(targets.REGISTRY),
-        default=targets.DEFAULT,
+        default=None,
         metavar="NAME",
-        help=f"what to compile to (default {targets.DEFAULT}; see below)",
+        help="what to compile to (see below); by default, the target an existing output "
+        f"was built for, else {targets.DEFAULT}",
     )
     build.add_argument(
         "-o",
@@ -119,6 +121,13 @@ def _parser() -> argparse.ArgumentParser:
         "--resolve",
         action="store_true",
         help="also import every target and check it exists and is callable",
+    )
+    lint.add_argument(
+        "--target",
+        choices=list(targets.REGISTRY),
+        default=targets.DEFAULT,
+        help="the target the file is built for: with --resolve, an application must be "
+        f"what it calls (default {targets.DEFAULT}; asgi: ASGI, unless marked wsgi)",
     )
     lint.set_defaults(func=cmd_lint)
 
@@ -236,14 +245,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _upstream_options(args: argparse.Namespace) -> dict[str, object]:
     """``--upstreams FILE`` and ``--upstream NAME`` (SPEC §10) as target options."""
+    target = args.target or targets.DEFAULT
     if args.upstream is not None:
-        if args.target != "wsgi":
+        if target != "wsgi":
             raise UsageError("--upstream NAME builds a WSGI module: it goes with --target wsgi")
         if not (args.upstream.isidentifier() and args.upstream.isascii()):
             raise UsageError(f"--upstream {args.upstream!r}: an upstream name is an identifier")
         if args.upstreams is None:
             raise UsageError("--upstream NAME needs --upstreams FILE")
-    elif args.upstreams is not None and args.target != "nginx":
+    elif args.upstreams is not None and target != "nginx":
         raise UsageError("--upstreams FILE goes with --target nginx or --upstream NAME")
     if args.upstreams is None:
         return {}
@@ -255,9 +265,19 @@ def _upstream_options(args: argparse.Namespace) -> dict[str, object]:
     return options
 
 
+def _built_for(outputs: list[Path]) -> list[str]:
+    """Without ``--target``: each output's target is the one it was built
+    for (its header says), else the default."""
+    names = []
+    for out in outputs:
+        head = generated_head(out)
+        names.append(targets.DEFAULT if head is None else targets.recorded_target(head))
+    return names
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     files: list[Path] = args.files
-    target = targets.get(args.target)
+    target = targets.get(args.target or targets.DEFAULT)
     options = _upstream_options(args)
 
     def default(path: Path) -> Path:
@@ -275,10 +295,14 @@ def cmd_build(args: argparse.Namespace) -> int:
         check_outputs(files, outputs)
     compiled: list[tuple[Path, str]] = []
     failed = False
-    for path, out, raw in zip(files, outputs, raws, strict=True):
+    if args.target is not None or to_stdout:
+        names = [args.target or targets.DEFAULT] * len(files)
+    else:
+        names = _built_for(outputs)
+    for path, out, raw, name in zip(files, outputs, raws, names, strict=True):
         warnings: list[tuple[Source, Diagnostic]] = []
         try:
-            compiled.append((out, compile_source(path, raw, out, args.target, options, warnings)))
+            compiled.append((out, compile_source(path, raw, out, name, options, warnings)))
         except DispatchError as exc:
             print(exc.render(), file=sys.stderr)
             failed = True
@@ -326,7 +350,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
         if result.table is not None:
             diagnostics += check(result.table)
             if args.resolve:
-                diagnostics += resolve(result.table, str(path.parent))
+                diagnostics += resolve(result.table, str(path.parent), target=args.target)
         diagnostics.sort(key=sort_key)
         found.extend((result.source, d) for d in diagnostics)
     errors = sum(d.is_error for _, d in found)

@@ -47,6 +47,7 @@ CODES: dict[str, tuple[str, str]] = {
     "E402": (ERROR, "missing-attribute"),
     "E403": (ERROR, "not-callable"),
     "E404": (ERROR, "wrong-signature"),
+    "E405": (ERROR, "wrong-protocol"),
     "W101": (WARNING, "unused-name"),
     "W102": (WARNING, "no-root-route"),
     "W103": (WARNING, "redirect-loop"),

@@ -117,6 +117,25 @@ def is_generated(head: bytes) -> bool:
     )
 
 
+def generated_head(path: Path) -> bytes | None:
+    """The first bytes of ``path`` when it is a regular file that dispatchc
+    generated; None when it is missing, not a regular file, unreadable or
+    not generated. Opened without blocking (a FIFO is never read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        head = os.read(fd, _HEAD_BYTES)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return head if is_generated(head) else None
+
+
 def _kind(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 

@@ -40,7 +40,8 @@ class Arg:
 
 @dataclass(frozen=True, slots=True)
 class AppTarget:
-    """``pkg.module:attr``: a WSGI application object."""
+    """``pkg.module:attr``: an application object (WSGI; for the ASGI target
+    an ASGI one, unless ``wsgi`` says it is WSGI)."""
 
     kind: ClassVar[str] = "app"
     imports: ClassVar[bool] = True
@@ -48,6 +49,7 @@ class AppTarget:
     module: str
     attr: str
     lazy: bool = False
+    wsgi: bool = False
     span: Span = _span()
 
     @property
@@ -71,6 +73,7 @@ class FactoryTarget:
     args: tuple[Arg, ...]
     cache: int = DEFAULT_CACHE
     lazy: bool = False
+    wsgi: bool = False  # what it returns is a WSGI application (for the ASGI target)
     span: Span = _span()
 
     @property
@@ -154,13 +157,16 @@ def arg_text(arg: Arg) -> str:
 
 
 def options_text(target: Target) -> str:
-    """The options of a target as written after it (``cache 256 lazy``), or ""."""
+    """The options of a target as written after it (``cache 256 lazy wsgi``),
+    or "": in the canonical order, as ``fmt`` writes them."""
     out = []
     cache = getattr(target, "cache", DEFAULT_CACHE)
     if cache != DEFAULT_CACHE:
         out.append(f"cache {cache}")
     if getattr(target, "lazy", False):
         out.append("lazy")
+    if isinstance(target, AppTarget | FactoryTarget) and target.wsgi:
+        out.append("wsgi")
     return " ".join(out)
 
 

@@ -78,17 +78,26 @@ def raw_bytes(body: str) -> bytes:
     return body.encode("latin-1" if body.startswith(LATIN1) else "utf-8")
 
 
-def diagnose(body: str, *, imports: bool = False) -> tuple[Source, list[Diagnostic]]:
+def diagnose(
+    body: str, *, imports: bool = False, target: str = "wsgi"
+) -> tuple[Source, list[Diagnostic]]:
     """Everything dispatchc reports for a routing file: errors (code generation
-    included), warnings, and with ``imports`` what ``lint --resolve`` finds."""
+    included), warnings, and with ``imports`` what ``lint --resolve`` finds
+    for a build with ``target``."""
     result = analyse("routes.disp", raw_bytes(body))
     if not result.ok:
         return result.source, result.diagnostics
     assert result.table is not None
     found = result.diagnostics + check(result.table)
     if imports:
-        found += resolve(result.table, ".")
+        found += resolve(result.table, ".", target=target)
     return result.source, found
+
+
+def section_target(code: str) -> str:
+    """The target that the commands of a code's section build for."""
+    found = re.search(r"^\$ dispatchc .*--target (\w+)", sections()[code][1], re.M)
+    return found.group(1) if found else "wsgi"
 
 
 def rendered(source: Source, diagnostics: list[Diagnostic]) -> str:
@@ -193,14 +202,15 @@ def test_diagnostic_example(code, body, shown, toml, tmp_path, monkeypatch, caps
         assert err.rstrip("\n") == shown.rstrip("\n").partition("\n")[2]
         assert status == (1 if CODES[code][0] == ERROR else 0)
         return
+    target = section_target(code)
     if first_line(body) == FIXED:
-        _, diagnostics = diagnose(body, imports=code.startswith("E4"))
+        _, diagnostics = diagnose(body, imports=code.startswith("E4"), target=target)
         codes = [d.code for d in diagnostics]
         assert code not in codes and not any(d.is_error for d in diagnostics), (
             f"the fixed example still fails: {codes}"
         )
         return
-    _, diagnostics = diagnose(body, imports=code.startswith("E4"))
+    _, diagnostics = diagnose(body, imports=code.startswith("E4"), target=target)
     assert code in [d.code for d in diagnostics]
     assert shown is not None, f"the {code} example is not followed by its output"
     command, _, expected = shown.rstrip("\n").partition("\n")

@@ -637,3 +637,15 @@ def test_run_diff_shows_the_cr_of_a_crlf_line(tmp_path: Path, capsys):
     path.write_bytes(b"/ -> app:a\r\n")
     assert run([path], check=False, diff=True) == 0
     assert "-/ -> app:a\ufffd\n+/ -> app:a\n" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("/{t} -> m:f(t) wsgi lazy cache 3\n", "/{t} -> m:f(t) cache 3 lazy wsgi\n"),
+        ("use a = m:app   wsgi  lazy\n/ -> a\n", "use a = m:app lazy wsgi\n/ -> a\n"),
+        ("/ -> m:app wsgi # legacy\n", "/ -> m:app wsgi  # legacy\n"),
+    ],
+)
+def test_options_are_written_in_one_order(line, expected):
+    assert format_text(line) == expected

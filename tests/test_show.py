@@ -334,7 +334,7 @@ def target_source(target: dict[str, Any]) -> str:
                 for a in target["args"]
             ]
             text += f"({', '.join(args)}) cache {target['cache']}"
-        return text + (" lazy" if target["lazy"] else "")
+        return text + (" lazy" if target["lazy"] else "") + (" wsgi" if target["wsgi"] else "")
     if kind == "status":
         return f"status {target['code']}"
     return f"redirect {target['code']} {disp_string(target['url'])}"

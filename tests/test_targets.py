@@ -10,7 +10,7 @@ from werkzeug.test import Client
 from dispatchc.compiler import analyse
 from dispatchc.ir import target_text
 
-from .helpers import Label, build_app, build_module, environ
+from .helpers import Label, build_app, build_module, compile_text, environ
 from .helpers import call as call_app
 
 
@@ -442,3 +442,28 @@ def test_a_target_is_shown_as_the_language_writes_it(written, kind, imports, tex
     again = analyse("t.disp", f"/{{org}} -> {shown}\n".encode())
     assert again.ok and again.table is not None and again.table.default is not None
     assert again.table.default.routes[0].target == target
+
+
+# -- the wsgi option: accepted and ignored by the WSGI target ---------------------
+
+_WITH_WSGI = """\
+use legacy = legacy_app:application wsgi lazy
+host example.com {
+    /          -> legacy
+    /a         -> legacy_app:application wsgi
+    /b/{x}     -> legacy_app:other wsgi
+    /t/{team}  -> teams:make_app(team) wsgi cache 8
+}
+/{p} -> teams:make_app(p) lazy wsgi
+"""
+
+
+def test_wsgi_option_does_not_change_the_wsgi_module():
+    without = _WITH_WSGI.replace(" wsgi", "")
+    assert without != _WITH_WSGI
+
+    def body(text: str) -> list[str]:
+        code = compile_text(text)
+        return [line for line in code.splitlines() if not line.startswith("# Source sha256:")]
+
+    assert body(_WITH_WSGI) == body(without)

@@ -54,8 +54,10 @@ def span_of(node: Tree | Token) -> Span:
 class _Options:
     cache: int | None = None
     lazy: bool | None = None
+    wsgi: bool | None = None
     cache_span: Span | None = None
     lazy_span: Span | None = None
+    wsgi_span: Span | None = None
 
 
 @dataclass
@@ -218,11 +220,16 @@ class _Lowerer:
                     )
                     continue
                 opts.cache, opts.cache_span = size, span
-            else:
+            elif node.data == "lazy_option":
                 if opts.lazy_span is not None:
                     self.error("E309", "'lazy' is given twice", span)
                     continue
                 opts.lazy, opts.lazy_span = True, span
+            else:
+                if opts.wsgi_span is not None:
+                    self.error("E309", "'wsgi' is given twice", span)
+                    continue
+                opts.wsgi, opts.wsgi_span = True, span
         return opts
 
     def apply(self, target: Target, opts: _Options) -> Target:
@@ -243,6 +250,13 @@ class _Lowerer:
             else:
                 self.error(
                     "E308", "'lazy' applies only to an application or a factory", opts.lazy_span
+                )
+        if opts.wsgi is not None:
+            if isinstance(target, AppTarget | FactoryTarget):
+                target = replace(target, wsgi=opts.wsgi)
+            else:
+                self.error(
+                    "E308", "'wsgi' applies only to an application or a factory", opts.wsgi_span
                 )
         return target
 

@@ -6,4 +6,5 @@ from .base import REGISTRY as REGISTRY
 from .base import Job as Job
 from .base import Target as Target
 from .base import get as get
+from .base import recorded_target as recorded_target
 from .base import summaries as summaries

@@ -29,7 +29,8 @@ Whole file
 Statements
     One statement per line, in the order written. Tokens are separated by
     one space: ``use NAME = TARGET OPTION...``, ``PATH -> TARGET OPTION...``,
-    ``status 404``, ``redirect 301 "URL"``, ``cache 16``, ``lazy``. A factory
+    ``status 404``, ``redirect 301 "URL"``; options in the order ``cache 16
+    lazy wsgi``, whatever order they were written in. A factory
     is written ``module:factory(a, "s", 3)``: no space inside the
     parentheses, ``", "`` between arguments, ``module:factory()`` with none.
     Names, paths, host patterns, targets, numbers and strings are re-emitted
@@ -145,11 +146,16 @@ def _target(node: Tree | Token) -> str:
 def _option(node: Tree) -> str:
     if node.data == "cache_option":
         return f"cache {node.children[0]}"
-    return "lazy"
+    return "lazy" if node.data == "lazy_option" else "wsgi"
+
+
+#: The canonical order of options after a target.
+_OPTION_ORDER = {"cache_option": 0, "lazy_option": 1, "wsgi_option": 2}
 
 
 def _with_options(target: Tree, options: Iterable[Tree]) -> str:
-    return " ".join([_target(target), *(_option(o) for o in options)])
+    ordered = sorted(options, key=lambda o: _OPTION_ORDER[o.data])
+    return " ".join([_target(target), *(_option(o) for o in ordered)])
 
 
 # -- the line model ----------------------------------------------------------

@@ -33,6 +33,7 @@ from typing import Any, TypeGuard
 from ..diagnostics import Diagnostic
 from ..ir import AppTarget, FactoryTarget, RouteTable, Target
 from ..source import Span
+from ..targets.asgi import resolve as asgi_resolve
 
 _CHILD = r"""
 import difflib, fcntl, importlib, inspect, json, os, sys
@@ -76,7 +77,7 @@ def _shape(obj, arity):
     }]
 
 
-def _check(module, attr, arity):
+def _check(module, attr, arity, protocol):
     try:
         obj = importlib.import_module(module)
     except BaseException as exc:
@@ -91,11 +92,15 @@ def _check(module, attr, arity):
             return ["attribute", ".".join(parts[: i + 1]), near]
     if not callable(obj):
         return ["callable", type(obj).__name__]
+    if protocol is not None:
+        found = _protocol(obj)
+        if found is not None and found != protocol:
+            return ["protocol", found]
     return _shape(obj, arity)
 
 
-for _module, _attr, _arity in _refs:
-    _line = json.dumps(_check(_module, _attr, _arity)) + "\n"
+for _module, _attr, _arity, _wanted in _refs:
+    _line = json.dumps(_check(_module, _attr, _arity, _wanted)) + "\n"
     if os.getpid() != _pid:
         os._exit(0)  # a copy that a target forked and left running: not ours to report
     os.write(_channel, _line.encode("utf-8"))
@@ -108,8 +113,11 @@ for _stream in (sys.stdout, sys.stderr):
 os._exit(0)
 """
 
-#: How an application target is called (PEP 3333).
+_CHILD = _CHILD.replace("\n\nfor _module,", "\n" + asgi_resolve.PROTOCOL + "\n\nfor _module,", 1)
+
+#: How an application target is called (PEP 3333; the ASGI spec).
 _APP_ARGS = ("environ", "start_response")
+_ASGI_ARGS = ("scope", "receive", "send")
 
 
 @dataclass(frozen=True)
@@ -118,33 +126,41 @@ class _Use:
     attr: str
     span: Span
     args: int | None  # a factory's number of arguments; None for an application
+    #: What an application must be ("wsgi", "asgi") for the target built.
+    protocol: str | None = None
+    target: str = "wsgi"  # the target built
 
     @property
     def ref(self) -> str:
         return f"{self.module}:{self.attr}"
 
     @property
+    def app_args(self) -> tuple[str, ...]:
+        return _ASGI_ARGS if self.protocol == "asgi" else _APP_ARGS
+
+    @property
     def arity(self) -> int:
-        return len(_APP_ARGS) if self.args is None else self.args
+        return len(self.app_args) if self.args is None else self.args
 
 
-def _use(t: AppTarget | FactoryTarget) -> _Use:
-    args = len(t.args) if isinstance(t, FactoryTarget) else None
-    return _Use(t.module, t.attr, t.span, args)
+def _use(t: AppTarget | FactoryTarget, target: str = "wsgi") -> _Use:
+    if isinstance(t, FactoryTarget):
+        return _Use(t.module, t.attr, t.span, len(t.args))
+    return _Use(t.module, t.attr, t.span, None, asgi_resolve.expected(target, t), target)
 
 
 def _imported(t: Target) -> TypeGuard[AppTarget | FactoryTarget]:
     return t.imports
 
 
-def _references(table: RouteTable) -> list[_Use]:
+def _references(table: RouteTable, target: str = "wsgi") -> list[_Use]:
     """Each target once, at the place it is written (the `use`, or the route)."""
     seen: set[tuple[str, str, int, int]] = set()
     refs = []
     for use in table.uses:
         t = use.target
         if _imported(t):
-            refs.append(_use(t))
+            refs.append(_use(t, target))
             seen.add((t.module, t.attr, t.span.line, t.span.column))
     for block in table.all_blocks():
         for route in block.routes:
@@ -154,7 +170,7 @@ def _references(table: RouteTable) -> list[_Use]:
             key = (t.module, t.attr, t.span.line, t.span.column)
             if key not in seen:
                 seen.add(key)
-                refs.append(_use(t))
+                refs.append(_use(t, target))
     # In file order: a hang cuts the check short at a predictable place.
     return sorted(refs, key=lambda r: (r.span.line, r.span.column))
 
@@ -174,7 +190,7 @@ def _run(refs: list[_Use], base_dir: str, timeout: float) -> _Run:
     if env.get("PYTHONPATH"):
         path.append(env["PYTHONPATH"])
     env["PYTHONPATH"] = os.pathsep.join(path)
-    payload = json.dumps([[r.module, r.attr, r.arity] for r in refs]).encode("utf-8")
+    payload = json.dumps([[r.module, r.attr, r.arity, r.protocol] for r in refs]).encode("utf-8")
     with (
         tempfile.TemporaryFile() as stdin,
         tempfile.TemporaryFile() as channel,
@@ -221,8 +237,11 @@ def _why(status: int, stderr: Any) -> str:
     return f"exit status {status}"
 
 
-def resolve(table: RouteTable, base_dir: str, timeout: float = 60.0) -> list[Diagnostic]:
-    refs = _references(table)
+def resolve(
+    table: RouteTable, base_dir: str, timeout: float = 60.0, target: str = "wsgi"
+) -> list[Diagnostic]:
+    """What importing the targets finds, for a build with ``target``."""
+    refs = _references(table, target)
     out: list[Diagnostic] = []
     done = 0
     while done < len(refs):
@@ -290,6 +309,8 @@ def _diagnose(ref: _Use, result: list[Any]) -> list[Diagnostic]:
         ]
     if kind == "signature":
         return [_wrong_signature(ref, result[1])]
+    if kind == "protocol":
+        return [asgi_resolve.wrong_protocol(ref.ref, ref.span, result[1], ref.target)]
     return []
 
 
@@ -305,8 +326,12 @@ def _wrong_signature(ref: _Use, shape: dict[str, Any]) -> Diagnostic:
     keyword: list[str] = shape["keyword"]
     positional_ok = required <= ref.arity and (star is not None or ref.arity <= len(names))
     if ref.args is None:
-        called = f"an application is called with {len(_APP_ARGS)} ({', '.join(_APP_ARGS)})"
-        help = "a WSGI application is called as app(environ, start_response)"
+        args = ref.app_args
+        called = f"an application is called with {len(args)} ({', '.join(args)})"
+        if ref.protocol == "asgi":
+            help = "an ASGI application is called as app(scope, receive, send)"
+        else:
+            help = "a WSGI application is called as app(environ, start_response)"
     else:
         called = f"the route passes {ref.args}"
         help = "a factory is called with the route's arguments, in the order written"

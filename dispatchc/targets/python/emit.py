@@ -9,14 +9,19 @@ repr'd, capture sources), never fragments of Python to paste.
 
 from __future__ import annotations
 
-from collections.abc import Container
-from dataclasses import dataclass, field
+from collections.abc import Callable, Container
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ...ir import AppTarget, FactoryTarget, RedirectTarget
+from ..._version import __version__
+from ...front.patterns import may_start_with_two_slashes
+from ...ir import AppTarget, FactoryTarget, RedirectTarget, StatusTarget, target_text
 from ...ir import status_line as status_line
 from ...plan import BlockPlan, Plan, RoutePlan
 from ...plan.names import LIMIT, digest, identifier, unique
+from ...plan.upstreams import misdirected
+from ..base import HEADER
+from .select import Runtime, join
 
 _SAFE_TYPES = (str, int, bool, type(None))
 
@@ -57,6 +62,11 @@ def concat(pieces: list[tuple[bool, str]]) -> str:
     return " + ".join(terms)
 
 
+def wrapper_name(load: str) -> str:
+    """``_dc_wsgi_app_legacy__app`` for ``_dc_app_legacy__app``."""
+    return "_dc_wsgi_" + load.removeprefix("_dc_")
+
+
 def walker(depth: int) -> str:
     """The name of the walker for a depth (see ``runtime/walk.py``)."""
     return f"_dc_walk_{depth}"
@@ -73,13 +83,21 @@ class Load:
 
 @dataclass
 class Names:
-    """Every generated name of one module."""
+    """Every generated name of one module.
+
+    A target is loaded once (``loads``), whatever routes name it. With
+    ``wrap_wsgi`` (the ASGI target), an application marked ``wsgi`` is also
+    given a wrapper's name, ``_dc_wsgi_...`` after its load's, which the
+    routes call instead.
+    """
 
     loads: dict[tuple[str, str, bool, bool], Load] = field(default_factory=dict)
+    wrapped: set[tuple[str, str, bool, bool]] = field(default_factory=set)
 
     @classmethod
-    def of(cls, plan: Plan) -> Names:
+    def of(cls, plan: Plan, wrap_wsgi: bool = False) -> Names:
         refs: dict[tuple[str, str, bool, bool], str] = {}
+        names = cls()
         for block in plan.blocks:
             for route in block.routes:
                 target = route.target
@@ -89,8 +107,9 @@ class Names:
                     kind = ("lazy_" if target.lazy else "") + ("factory" if factory else "app")
                     base = f"_dc_{kind}_{identifier(target.module)}__{identifier(target.attr)}"
                     refs[key] = base
+                    if wrap_wsgi and target.wsgi and not factory:
+                        names.wrapped.add(key)
         final = unique((repr(k), base) for k, base in refs.items())
-        names = cls()
         for key in sorted(refs):
             module, attr, lazy, _factory = key
             text = f"{module}:{attr}" + (" (lazy)" if lazy else "")
@@ -100,6 +119,16 @@ class Names:
     def load(self, target: AppTarget | FactoryTarget) -> str:
         factory = isinstance(target, FactoryTarget)
         return self.loads[(target.module, target.attr, target.lazy, factory)].name
+
+    def app(self, target: AppTarget) -> str:
+        """What a route naming ``target`` calls: its load, or its wrapper."""
+        key = (target.module, target.attr, target.lazy, False)
+        load = self.loads[key].name
+        return wrapper_name(load) if target.wsgi and key in self.wrapped else load
+
+    def wrappers(self) -> list[tuple[str, Load]]:
+        """``(wrapper name, load)`` for each wrapped application."""
+        return [(wrapper_name(self.loads[k].name), self.loads[k]) for k in sorted(self.wrapped)]
 
     @staticmethod
     def route(block: BlockPlan, route: RoutePlan) -> str:
@@ -144,9 +173,16 @@ class Names:
         return {index: final[key] for index, (key, _) in zip(indexes, bases, strict=True)}
 
 
-def target_comment(route: RoutePlan) -> str:
-    """``path -> target`` as written (the ``use`` name when there is one)."""
-    return comment(f"{route.path.text} -> {route.route.target_text}")
+def target_comment(route: RoutePlan, with_wsgi: bool = True) -> str:
+    """``path -> target`` as written (the ``use`` name when there is one);
+    without the ``wsgi`` option unless ``with_wsgi`` (the WSGI target
+    ignores it, and its output does not change with it)."""
+    target = route.target
+    if route.route.use or with_wsgi or not isinstance(target, AppTarget | FactoryTarget):
+        text = route.route.target_text
+    else:
+        text = target_text(replace(target, wsgi=False))
+    return comment(f"{route.path.text} -> {text}")
 
 
 def route_names(block: BlockPlan, route: RoutePlan) -> tuple[str, ...]:
@@ -191,16 +227,23 @@ def leaves(block: BlockPlan) -> dict[int, RoutePlan]:
     return found
 
 
+def same(text: str) -> str:
+    return text
+
+
 def state_rows(
     block: BlockPlan,
     route_name: dict[int, str],
     found: dict[int, RoutePlan],
     leaf_app: dict[int, Any],
+    dialect: Dialect | None = None,
 ) -> list[dict[str, Any]]:
     """The states of a block as the templates write them: the ``found``
     leaves (``leaves(block)``) inside their parent, ``leaf_app`` giving
-    what each leaf's route calls."""
+    what each leaf's route calls; segments as ``dialect`` matches them."""
     names = Names.states(block, found)
+    text = dialect.text if dialect is not None else same
+    with_wsgi = dialect.with_wsgi if dialect is not None else True
     rows = []
     for state in block.states:
         if state.index in found:
@@ -208,7 +251,7 @@ def state_rows(
         chain = [route_name[r] for r in state.chain]
         script = None
         row_leaves = [
-            (pyrepr(key), leaf_app[child], target_comment(found[child]))
+            (pyrepr(key), leaf_app[child], target_comment(found[child], with_wsgi))
             for key, child in state.children
             if child in found
         ]
@@ -220,7 +263,7 @@ def state_rows(
             {
                 "name": names[state.index],
                 "children": [
-                    (pyrepr(key), names[child])
+                    (pyrepr(text(key)), names[child])
                     for key, child in state.children
                     if child not in found
                 ],
@@ -232,6 +275,294 @@ def state_rows(
             }
         )
     return rows
+
+
+# -- per-file data of a Python target ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What differs between the Python targets in the data below.
+
+    ``text`` turns a literal path text of the plan (PATH_INFO form: UTF-8
+    bytes as latin-1) into what the target matches; ``quote_capture`` and
+    ``quote_path`` are the expressions a redirect substitutes for a capture
+    (given its variable) and for ``{path}``; ``with_wsgi``: whether the
+    ``wsgi`` option means something (shown in comments, apps wrapped).
+    """
+
+    text: Callable[[str], str]
+    quote_capture: Callable[[str], str]
+    quote_path: str
+    with_wsgi: bool
+
+
+def route_app(route: RoutePlan, names: Names) -> str | None:
+    """What a route calls, when it is a loaded app or a status."""
+    target = route.target
+    if isinstance(target, AppTarget):
+        return names.app(target)
+    if isinstance(target, StatusTarget):
+        return Names.status(target.code)
+    return None
+
+
+def static_route(
+    block: BlockPlan, route: RoutePlan, names: Names, dialect: Dialect
+) -> dict[str, Any]:
+    """A route whose handling needs nothing but constants (``is_static``)."""
+    script = dialect.text(route.script or "")
+    target = route.target
+    redirect = None
+    if isinstance(target, RedirectTarget):
+        location = "".join(p.value for p in target.parts)
+        redirect = {"status": status_line(target.code), "code": target.code, "location": location}
+    return {
+        "kind": "static",
+        "name": Names.route(block, route),
+        "comment": target_comment(route, dialect.with_wsgi),
+        "app": route_app(route, names),
+        "redirect": redirect,
+        "names": route_names(block, route),
+        "script": script,
+        "cut": len(script),
+    }
+
+
+def function_route(
+    block: BlockPlan, route: RoutePlan, names: Names, dialect: Dialect
+) -> dict[str, Any]:
+    """A route that depends on the request, written out as a function: where
+    its variables come from (host captures, path segments), its captures,
+    the split, its factory's cache and key, its redirect's Location."""
+    segments = route.path.segments
+    variables: dict[str, str] = {}
+    loads: list[tuple[str, str, Any]] = []
+    needed = set(route.path.captures)
+    target = route.target
+    if isinstance(target, FactoryTarget):
+        needed |= {str(a.value) for a in target.args if a.kind == "capture"}
+    elif isinstance(target, RedirectTarget):
+        needed |= {p.value for p in target.parts if p.kind == "capture"}
+    for name in sorted({c for p in block.patterns for c in p.captures} & needed):
+        variables[name] = var = f"v{len(variables)}"
+        loads.append((var, "host", name))
+    script: list[tuple[bool, str]] = []
+    for position, seg in enumerate(segments, 1):
+        if seg.capture is not None:
+            variables[seg.capture] = var = f"v{len(variables)}"
+            loads.append((var, "part", position))
+            script += [(True, "/"), (False, var)]
+        else:
+            script.append((True, "/" + dialect.text(seg.literal or "")))
+    data: dict[str, Any] = {
+        "kind": "function",
+        "name": Names.route(block, route),
+        "comment": target_comment(route, dialect.with_wsgi),
+        "loads": loads,
+        "names": route_names(block, route),
+        "host_captures": host_captures(block),
+        "captures": [(name, variables[name]) for name in route.path.captures],
+        "script": concat(script) if segments else None,
+        # All literal: the cut is known; as deep as the block's table: the
+        # rest of the path is the last piece of the split.
+        "cut": (len(dialect.text(route.script)) if segments and route.script is not None else None),
+        "rest": len(segments) + 1 if segments and len(segments) == block.depth else None,
+    }
+    data["factory"] = None
+    if isinstance(target, FactoryTarget):
+        data["factory"] = {
+            "cache": Names.cache(block, route),
+            "apps": Names.apps(block, route),
+            "load": names.load(target),
+            "size": target.cache,
+            "arity": len(target.args),
+            "ref": target.ref,
+            "wsgi": target.wsgi and dialect.with_wsgi,
+            "key": [
+                variables[str(a.value)] if a.kind == "capture" else pyrepr(a.value)
+                for a in target.args
+            ],
+        }
+    data["app"] = route_app(route, names)
+    data["redirect"] = None
+    if isinstance(target, RedirectTarget):
+        pieces: list[tuple[bool, str]] = []
+        for part in target.parts:
+            if part.kind == "text":
+                pieces.append((True, part.value))
+            elif part.kind == "capture":
+                pieces.append((False, dialect.quote_capture(variables[part.value])))
+            else:
+                pieces.append((False, dialect.quote_path))
+        location = concat(pieces)
+        if may_start_with_two_slashes(target.parts):
+            location = f"_dc_relative({location})"
+        data["redirect"] = {
+            "status": status_line(target.code),
+            "code": target.code,
+            "location": location,
+            "path": any(p.kind == "path" for p in target.parts),
+        }
+    return data
+
+
+def block_data(block: BlockPlan, names: Names, has_hosts: bool, dialect: Dialect) -> dict[str, Any]:
+    """A block's routes and states, or the one route that answers it all."""
+    found = leaves(block)
+    leaf_ranks = {r.rank for r in found.values()}
+    routes = [
+        (
+            static_route(block, r, names, dialect)
+            if is_static(block, r)
+            else function_route(block, r, names, dialect)
+        )
+        for r in block.routes
+    ]
+    data: dict[str, Any] = {
+        "comment": comment(block.label),
+        "name": block.name,
+        "depth": block.depth,
+        "walker": walker(block.depth),
+        "prefixes": block.prefixes,
+        "answers": None,
+    }
+    root = block.root
+    if (
+        has_hosts
+        and not block.depth
+        and len(root.chain) == 1
+        and root.chain[0] < len(routes)  # not the 421 of a backend (plan.upstreams)
+        and routes[root.chain[0]]["kind"] == "static"
+    ):
+        # A block whose one route always answers: its host entries call the
+        # app directly, and no table is written.
+        data["answers"] = routes[root.chain[0]]
+        return data
+    route_name = {r.rank: Names.route(block, r) for r in block.routes}
+    # The 421 responder of a backend's projected chains (plan.upstreams).
+    route_name[misdirected(block)] = "_dc_misdirected"
+    leaf = {index: routes[route.rank] for index, route in found.items()}
+    data["routes"] = [
+        r for r, plan in zip(routes, block.routes, strict=True) if plan.rank not in leaf_ranks
+    ]
+    data["states"] = state_rows(block, route_name, found, leaf, dialect)
+    data["root"] = data["states"][-1]["name"]
+    return data
+
+
+def host_entry(block: dict[str, Any], k: int) -> dict[str, Any]:
+    """A host entry (see the targets' ``runtime/entry.py``): the block and
+    the index of the pattern that matched."""
+    return {"block": block, "k": k}
+
+
+def hosts_data(plan: Plan, blocks: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The host tables: exact hosts (with and without a port), the patterns
+    by suffix, the default block's entry, and the raw Host values that
+    need no normalisation."""
+    exact: dict[str, Any] = {}
+    exact_port: dict[tuple[str, int], Any] = {}
+    fast: dict[str, Any] = {}
+    patterns: dict[int, dict[str, dict[tuple[int, int | None], Any]]] = {}
+    ported = {r.pattern.host for r in plan.hosts if r.pattern.kind == "exact" and r.pattern.port}
+    for rule in plan.hosts:
+        pattern = rule.pattern
+        entry = host_entry(blocks[rule.block.name], rule.index)
+        if pattern.kind == "exact":
+            if pattern.port is None:
+                exact[pattern.host] = entry
+                if pattern.host not in ported:
+                    fast[pattern.host] = entry
+            else:
+                exact_port[(pattern.host, pattern.port)] = entry
+                fast[f"{pattern.host}:{pattern.port}"] = entry
+            continue
+        key = (0 if pattern.kind == "wildcard" else len(pattern.captures), pattern.port)
+        entry["captures"] = pattern.captures or None
+        suffixes = patterns.setdefault(len(pattern.suffix), {})
+        suffixes.setdefault(pattern.host, {})[key] = entry
+    return {
+        "exact": sorted(exact.items()),
+        "exact_port": sorted(exact_port.items()),
+        # The raw Host headers that need no normalisation differ from the
+        # exact hosts only when some exact pattern names a port.
+        "fast": sorted(fast.items()) if exact_port else None,
+        "patterns": [
+            (
+                size,
+                [
+                    (suffix, sorted(entries.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)))
+                    for suffix, entries in sorted(patterns[size].items())
+                ],
+            )
+            for size in sorted(patterns, reverse=True)
+        ],
+        "default": None if plan.default is None else host_entry(blocks[plan.default.name], 0),
+    }
+
+
+def context(plan: Plan, dialect: Dialect) -> dict[str, Any]:
+    """Everything a Python target's per-file template renders."""
+    names = Names.of(plan, dialect.with_wsgi)
+    blocks = {b.name: block_data(b, names, plan.has_hosts, dialect) for b in plan.blocks}
+    statuses = sorted(
+        {r.target.code for b in plan.blocks for r in b.routes if isinstance(r.target, StatusTarget)}
+    )
+    depths = {b["depth"] for b in blocks.values() if b["depth"]}
+    ctx: dict[str, Any] = {
+        "loads": list(names.loads.values()),
+        "wrappers": names.wrappers(),
+        "statuses": [(Names.status(c), status_line(c), c) for c in statuses],
+        "blocks": [blocks[b.name] for b in plan.blocks],
+        "has_hosts": plan.has_hosts,
+        "walkers": [(walker(d), d) for d in sorted(depths)],
+        "unroll": UNROLL,
+    }
+    if plan.has_hosts:
+        ctx["hosts"] = hosts_data(plan, blocks)
+    else:
+        ctx["default"] = blocks[plan.default.name] if plan.default is not None else None
+    return ctx
+
+
+def module_text(
+    env: Any,
+    runtime: Runtime,
+    ctx: dict[str, Any],
+    late: tuple[str, ...],
+    source_sha256: str,
+    source_name: str,
+    upstream: dict[str, str] | None = None,
+) -> str:
+    """A whole module: ``env``'s ``frame.py.j2`` around the per-file part
+    that ``module.py.j2`` renders from ``ctx``, with the header, the imports
+    and the run time the per-file part uses (``late`` definitions, such as
+    ``application``, after it)."""
+    body = env.get_template("module.py.j2").render(ctx)
+    selection = runtime.select(body, roots=late)
+    after = [d for d in selection.definitions if d.names & set(late)]
+    head = [d for d in selection.definitions if not d.names & set(late)]
+    code = env.get_template("frame.py.j2").render(
+        header=HEADER,
+        version=__version__,
+        sha256=source_sha256,
+        source_name=comment_path(source_name),
+        imports=selection.imports,
+        runtime=join(head),
+        body=body.strip("\n"),
+        late=join(after),
+        upstream=upstream,
+    )
+    return tidy(code)
+
+
+def comment_path(name: str) -> str:
+    """A file name fit for a comment: never a line break or control character.
+
+    It is written on line 3, past the two lines where Python looks for a
+    ``coding:`` declaration (PEP 263)."""
+    return name if name.isprintable() else ascii(name)
 
 
 def tidy(code: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -30,7 +31,7 @@ class Definition:
 
 @dataclass(frozen=True)
 class Selection:
-    imports: tuple[str, ...]  # import lines, sorted as isort does
+    imports: tuple[str, ...]  # import lines, sorted as isort does ("" between sections)
     definitions: tuple[Definition, ...]  # in runtime order
 
     def code(self, names: Iterable[str] | None = None) -> str:
@@ -162,7 +163,16 @@ class Runtime:
         for n in sorted(wanted):
             if n in self._imports and self._imports[n][0]:
                 froms.setdefault(self._imports[n][0], []).append(self._imports[n][1])
-        imports = [f"import {m}" for m in plain] + [
-            f"from {m} import {', '.join(sorted(names))}" for m, names in sorted(froms.items())
-        ]
+        sections: list[list[str]] = [[], []]  # the standard library's, then others'
+        for m in plain:
+            sections[_third_party(m)].append(f"import {m}")
+        for m, names in sorted(froms.items()):
+            sections[_third_party(m)].append(f"from {m} import {', '.join(sorted(names))}")
+        imports = sections[0] + ([""] if all(sections) else []) + sections[1]
         return Selection(tuple(imports), definitions)
+
+
+def _third_party(module: str) -> int:
+    """1 for a module outside the standard library (a2wsgi), else 0: its
+    section of the imports, as isort orders them."""
+    return int(module.split(".")[0] not in sys.stdlib_module_names)

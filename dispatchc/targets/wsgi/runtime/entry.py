@@ -8,9 +8,10 @@ then ``state`` is the app and ``host`` its ``dispatchc.route``.
 """
 
 from ...python.runtime.hosts import _dc_lookup, _dc_lookup_by_port, _dc_normal_host, _dc_split_host
+from ...python.runtime.states import _DC_FALLBACK, _DC_NO_CAPTURES
 from .responses import _dc_bad_request, _dc_not_found
 from .tables import _DC_FAST, _DC_MEMO_SIZE, _dc_hosts
-from .walk import _DC_FALLBACK, _DC_NO_CAPTURES, _dc_fallback
+from .walk import _dc_fallback
 
 
 def _dc_host(environ):

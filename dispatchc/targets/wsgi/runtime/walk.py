@@ -22,28 +22,8 @@ segments because a loop costs more than the lookups. Called with only
 
 from collections.abc import Mapping
 
+from ...python.runtime.states import _DC_FALLBACK, _DC_NO_CAPTURES
 from .responses import _dc_not_found
-
-#: Host captures of a host without any.
-_DC_NO_CAPTURES = {}
-#: What a route function returns when its factory returned None.
-_DC_FALLBACK = object()
-
-
-def _dc_leaves(state, script, prefixes, leaves):
-    """``state`` with a child for each of its *leaf* routes, given as
-    ``{segment: app}``: a literal route that no other route continues, whose
-    path is ``script + "/" + segment`` as written. Each child state is what
-    the compiler would have written out for it; this way a table of many
-    mounts is one line per route. ``prefixes``: the host part of
-    ``dispatchc.route`` for each pattern of the block."""
-    chain = state[3] if state[2] is None else (state[2], *state[3])
-    children = state[0]
-    for segment, app in leaves.items():
-        path = script + "/" + segment
-        names = tuple(prefix + " " + path for prefix in prefixes)
-        children[segment] = ({}, None, (app, names, path, len(path)), chain)
-    return state
 
 
 def _dc_routing_args(old, captures):
