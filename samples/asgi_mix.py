@@ -456,20 +456,22 @@ _DC_NO_CAPTURES = {}
 _DC_FALLBACK = object()
 
 
-def _dc_leaves(state, script, prefixes, leaves):
-    """``state`` with a child for each of its *leaf* routes, given as
-    ``{segment: app}``: a literal route that no other route continues, whose
-    path is ``script + "/" + segment`` as written. Each child state is what
-    the compiler would have written out for it; this way a table of many
-    mounts is one line per route. ``prefixes``: the host part of
+def _dc_leaves(root, prefixes, leaves):
+    """A block's root state, with a state for each of its *leaf* routes,
+    given as ``{path: app}``: a literal route that no other route continues,
+    written in the module as one line. Each leaf's state is what the
+    compiler would have written out for it, hung under its parent (found by
+    the path's literal segments). ``prefixes``: the host part of
     ``dispatchc.route`` for each pattern of the block."""
-    chain = state[3] if state[2] is None else (state[2], *state[3])
-    children = state[0]
-    for segment, app in leaves.items():
-        path = script + "/" + segment
+    for path, app in leaves.items():
+        parent = root
+        *steps, segment = path.split("/")[1:]
+        for step in steps:
+            parent = parent[0][step]
+        chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
         names = tuple(prefix + " " + path for prefix in prefixes)
-        children[segment] = ({}, None, (app, names, path, len(path)), chain)
-    return state
+        parent[0][segment] = ({}, None, (app, names, path, len(path)), chain)
+    return root
 
 
 def _dc_base(scope, base, path):
@@ -503,6 +505,8 @@ async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path)
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             scope["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures
+                scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
             if cut:
                 scope["root_path"] = base + script
             if _dc_states:
@@ -532,46 +536,270 @@ def _dc_state_of(scope, app):
         scope["state"] = dict(state)
 
 
-def _dc_walker_0(root=None, entry=False):
-    """A walker for a block of ``/`` routes only: nothing to walk."""
+def _dc_walker(depth, root=None, entry=False):
+    """A walker for paths of up to ``depth`` segments: the steps written out
+    up to four (a loop costs more than the lookups), a loop beyond. Called
+    with the request's arguments only, it starts from ``root``."""
+    if depth == 0:
 
-    async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
-        try:
-            path = scope["path"]
-        except KeyError:  # the lifespan scope has no path
-            if entry and scope["type"] == "lifespan":
-                return await _dc_lifespan(scope, receive, send)
-            raise
-        scope = dict(scope)
-        try:
-            base = scope["root_path"]
-        except KeyError:  # optional; servers set it
-            base = ""
-        if base:
-            base, path = _dc_base(scope, base, path)
-        hit = state[2]
-        if hit.__class__ is tuple:
-            app, names, script, cut = hit
-            scope["dispatchc.route"] = names[k]
-            if cut:
-                scope["root_path"] = base + script
-            if _dc_states:
-                _dc_state_of(scope, app)
-            return await app(scope, receive, send)
-        if hit is None:
-            return await _dc_not_found(scope, receive, send)
-        result = hit(scope, receive, send, None, host, k, base, path)
-        if result is not _DC_FALLBACK:
-            result = await result
+        async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
+            try:
+                path = scope["path"]
+            except KeyError:  # the lifespan scope has no path
+                if entry and scope["type"] == "lifespan":
+                    return await _dc_lifespan(scope, receive, send)
+                raise
+            scope = dict(scope)
+            try:
+                base = scope["root_path"]
+            except KeyError:  # optional; servers set it
+                base = ""
+            if base:
+                base, path = _dc_base(scope, base, path)
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                scope["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures
+                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
+                if cut:
+                    scope["root_path"] = base + script
+                if _dc_states:
+                    _dc_state_of(scope, app)
+                return await app(scope, receive, send)
+            if hit is None:
+                return await _dc_not_found(scope, receive, send)
+            result = hit(scope, receive, send, None, host, k, base, path)
             if result is not _DC_FALLBACK:
-                return result
-        return await _dc_fallback(scope, receive, send, state[3], None, host, k, base, path)
+                result = await result
+                if result is not _DC_FALLBACK:
+                    return result
+            return await _dc_fallback(scope, receive, send, state[3], None, host, k, base, path)
 
+    elif depth == 1:
+
+        async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
+            try:
+                path = scope["path"]
+            except KeyError:  # the lifespan scope has no path
+                if entry and scope["type"] == "lifespan":
+                    return await _dc_lifespan(scope, receive, send)
+                raise
+            scope = dict(scope)
+            try:
+                base = scope["root_path"]
+            except KeyError:  # optional; servers set it
+                base = ""
+            if base:
+                base, path = _dc_base(scope, base, path)
+            parts = path.split("/", 2)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                scope["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures
+                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
+                if cut:
+                    scope["root_path"] = base + script
+                if _dc_states:
+                    _dc_state_of(scope, app)
+                return await app(scope, receive, send)
+            if hit is None:
+                return await _dc_not_found(scope, receive, send)
+            result = hit(scope, receive, send, parts, host, k, base, path)
+            if result is not _DC_FALLBACK:
+                result = await result
+                if result is not _DC_FALLBACK:
+                    return result
+            return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
+
+    elif depth == 2:
+
+        async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
+            try:
+                path = scope["path"]
+            except KeyError:  # the lifespan scope has no path
+                if entry and scope["type"] == "lifespan":
+                    return await _dc_lifespan(scope, receive, send)
+                raise
+            scope = dict(scope)
+            try:
+                base = scope["root_path"]
+            except KeyError:  # optional; servers set it
+                base = ""
+            if base:
+                base, path = _dc_base(scope, base, path)
+            parts = path.split("/", 3)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                scope["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures
+                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
+                if cut:
+                    scope["root_path"] = base + script
+                if _dc_states:
+                    _dc_state_of(scope, app)
+                return await app(scope, receive, send)
+            if hit is None:
+                return await _dc_not_found(scope, receive, send)
+            result = hit(scope, receive, send, parts, host, k, base, path)
+            if result is not _DC_FALLBACK:
+                result = await result
+                if result is not _DC_FALLBACK:
+                    return result
+            return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
+
+    elif depth == 3:
+
+        async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
+            try:
+                path = scope["path"]
+            except KeyError:  # the lifespan scope has no path
+                if entry and scope["type"] == "lifespan":
+                    return await _dc_lifespan(scope, receive, send)
+                raise
+            scope = dict(scope)
+            try:
+                base = scope["root_path"]
+            except KeyError:  # optional; servers set it
+                base = ""
+            if base:
+                base, path = _dc_base(scope, base, path)
+            parts = path.split("/", 4)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                scope["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures
+                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
+                if cut:
+                    scope["root_path"] = base + script
+                if _dc_states:
+                    _dc_state_of(scope, app)
+                return await app(scope, receive, send)
+            if hit is None:
+                return await _dc_not_found(scope, receive, send)
+            result = hit(scope, receive, send, parts, host, k, base, path)
+            if result is not _DC_FALLBACK:
+                result = await result
+                if result is not _DC_FALLBACK:
+                    return result
+            return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
+
+    elif depth == 4:
+
+        async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
+            try:
+                path = scope["path"]
+            except KeyError:  # the lifespan scope has no path
+                if entry and scope["type"] == "lifespan":
+                    return await _dc_lifespan(scope, receive, send)
+                raise
+            scope = dict(scope)
+            try:
+                base = scope["root_path"]
+            except KeyError:  # optional; servers set it
+                base = ""
+            if base:
+                base, path = _dc_base(scope, base, path)
+            parts = path.split("/", 5)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+                                    if len(parts) > 4:
+                                        segment = parts[4]
+                                        child = state[0].get(segment)
+                                        if child is None and segment:
+                                            child = state[1]
+                                        if child is not None:
+                                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                scope["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures
+                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
+                if cut:
+                    scope["root_path"] = base + script
+                if _dc_states:
+                    _dc_state_of(scope, app)
+                return await app(scope, receive, send)
+            if hit is None:
+                return await _dc_not_found(scope, receive, send)
+            result = hit(scope, receive, send, parts, host, k, base, path)
+            if result is not _DC_FALLBACK:
+                result = await result
+                if result is not _DC_FALLBACK:
+                    return result
+            return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
+    else:
+        return _dc_looping_walker(depth, root, entry)
     return walk
 
 
-def _dc_walker_1(root=None, entry=False):
-    """A walker for paths of up to 1 segment."""
+def _dc_looping_walker(depth, root=None, entry=False):
+    """The walker of ``_dc_walker`` for any depth, with a loop."""
 
     async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
         try:
@@ -587,18 +815,21 @@ def _dc_walker_1(root=None, entry=False):
             base = ""
         if base:
             base, path = _dc_base(scope, base, path)
-        parts = path.split("/", 2)
-        if len(parts) > 1 and not parts[0]:
-            segment = parts[1]
-            child = state[0].get(segment)
-            if child is None and segment:
-                child = state[1]
-            if child is not None:
+        parts = path.split("/", depth + 1)
+        if not parts[0]:
+            for segment in parts[1 : depth + 1]:
+                child = state[0].get(segment)
+                if child is None:
+                    child = state[1]
+                    if child is None or not segment:
+                        break
                 state = child
         hit = state[2]
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             scope["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures
+                scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
             if cut:
                 scope["root_path"] = base + script
             if _dc_states:
@@ -709,12 +940,11 @@ _dc_state_example_com = _dc_leaves(
         _dc_route_example_com__root,
         (),
     ),
-    '',
     ('example.com', 'www.example.com'),
     {
-        'api': _dc_app_asgi_api__app,  # /api -> asgi_api:app
-        'live': _dc_app_asgi_api__live,  # /live -> asgi_api:live
-        'v0': _dc_status_410,  # /v0 -> status 410
+        '/api': _dc_app_asgi_api__app,  # /api -> asgi_api:app
+        '/live': _dc_app_asgi_api__live,  # /live -> asgi_api:live
+        '/v0': _dc_status_410,  # /v0 -> status 410
     },
 )
 
@@ -742,7 +972,12 @@ def _dc_route_tenant_example_com__root(scope, receive, send, parts, host, k, bas
 _dc_cache_tenant_example_com__root = _DcCache(_dc_factory_asgi_tenants__make_app, 64, 1, 'asgi_tenants:make_app')
 _dc_apps_tenant_example_com__root = _dc_cache_tenant_example_com__root.apps
 
-_dc_state_tenant_example_com = ({}, None, _dc_route_tenant_example_com__root, ())
+_dc_state_tenant_example_com = _dc_leaves(
+    ({}, None, _dc_route_tenant_example_com__root, ()),
+    ('{tenant}.example.com',),
+    {
+    },
+)
 
 # -- default -------------------------------------------------------------------
 # / -> status 404: answers every request (see the host entries)
@@ -750,8 +985,10 @@ _dc_state_tenant_example_com = ({}, None, _dc_route_tenant_example_com__root, ()
 # -- hosts ----------------------------------------------------------------------
 # A host entry is (walker, root state, host captures, pattern index); or
 # (None, app, dispatchc.route, 0) for a block whose one route always answers.
-_dc_walk_0 = _dc_walker_0()
-_dc_walk_1 = _dc_walker_1()
+_dc_walk_0 = _dc_walker(0)
+
+_dc_walk_1 = _dc_walker(1)
+
 _DC_EXACT = {
     'example.com': (_dc_walk_1, _dc_state_example_com, _DC_NO_CAPTURES, 0),
     'www.example.com': (_dc_walk_1, _dc_state_example_com, _DC_NO_CAPTURES, 1),

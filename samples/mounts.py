@@ -8,6 +8,7 @@ time; nothing is parsed or interpreted per request.
 """
 
 import importlib
+from collections.abc import Mapping
 from urllib.parse import quote
 
 # -- run time (copied from dispatchc.targets.*.runtime) -----------------------
@@ -99,20 +100,36 @@ _DC_NO_CAPTURES = {}
 _DC_FALLBACK = object()
 
 
-def _dc_leaves(state, script, prefixes, leaves):
-    """``state`` with a child for each of its *leaf* routes, given as
-    ``{segment: app}``: a literal route that no other route continues, whose
-    path is ``script + "/" + segment`` as written. Each child state is what
-    the compiler would have written out for it; this way a table of many
-    mounts is one line per route. ``prefixes``: the host part of
+def _dc_leaves(root, prefixes, leaves):
+    """A block's root state, with a state for each of its *leaf* routes,
+    given as ``{path: app}``: a literal route that no other route continues,
+    written in the module as one line. Each leaf's state is what the
+    compiler would have written out for it, hung under its parent (found by
+    the path's literal segments). ``prefixes``: the host part of
     ``dispatchc.route`` for each pattern of the block."""
-    chain = state[3] if state[2] is None else (state[2], *state[3])
-    children = state[0]
-    for segment, app in leaves.items():
-        path = script + "/" + segment
+    for path, app in leaves.items():
+        parent = root
+        *steps, segment = path.split("/")[1:]
+        for step in steps:
+            parent = parent[0][step]
+        chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
         names = tuple(prefix + " " + path for prefix in prefixes)
-        children[segment] = ({}, None, (app, names, path, len(path)), chain)
-    return state
+        parent[0][segment] = ({}, None, (app, names, path, len(path)), chain)
+    return root
+
+
+def _dc_routing_args(old, captures):
+    """``wsgiorg.routing_args`` with a route's captures: an ``(args, kwargs)``
+    already there keeps its args and has its kwargs updated; anything else
+    in its place is taken as absent (SPEC §3)."""
+    if (
+        isinstance(old, tuple)
+        and len(old) == 2
+        and isinstance(old[0], tuple | list)
+        and isinstance(old[1], Mapping)
+    ):
+        return old[0], {**old[1], **captures}
+    return (), captures
 
 
 def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
@@ -121,6 +138,11 @@ def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             environ["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures (the entry's own dict: copied)
+                old = environ.get("wsgiorg.routing_args")
+                environ["wsgiorg.routing_args"] = (
+                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                )
             if cut:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                 environ["PATH_INFO"] = path_info[cut:]
@@ -131,23 +153,227 @@ def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
     return _dc_not_found(environ, start_response)
 
 
-def _dc_walker_1(root=None):
-    """A walker for paths of up to 1 segment."""
+def _dc_walker(depth, root=None):
+    """A walker for paths of up to ``depth`` segments: the steps written out
+    up to four (a loop costs more than the lookups), a loop beyond. Called
+    with the request's arguments only, it starts from ``root``."""
+    if depth == 0:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, None, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], None, host, "", k)
+            return response
+
+    elif depth == 1:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 2)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 2:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 3)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 3:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 4)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 4:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 5)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+                                    if len(parts) > 4:
+                                        segment = parts[4]
+                                        child = state[0].get(segment)
+                                        if child is None and segment:
+                                            child = state[1]
+                                        if child is not None:
+                                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+    else:
+        return _dc_looping_walker(depth, root)
+    return walk
+
+
+def _dc_looping_walker(depth, root=None):
+    """The walker of ``_dc_walker`` for any depth, with a loop."""
 
     def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
         path_info = environ.get("PATH_INFO", "")
-        parts = path_info.split("/", 2)
-        if len(parts) > 1 and not parts[0]:
-            segment = parts[1]
-            child = state[0].get(segment)
-            if child is None and segment:
-                child = state[1]
-            if child is not None:
+        parts = path_info.split("/", depth + 1)
+        if not parts[0]:
+            for segment in parts[1 : depth + 1]:
+                child = state[0].get(segment)
+                if child is None:
+                    child = state[1]
+                    if child is None or not segment:
+                        break
                 state = child
         hit = state[2]
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             environ["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures (the entry's own dict: copied)
+                old = environ.get("wsgiorg.routing_args")
+                environ["wsgiorg.routing_args"] = (
+                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                )
             if cut:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                 environ["PATH_INFO"] = path_info[cut:]
@@ -193,13 +419,12 @@ _dc_state_default = _dc_leaves(
         _dc_route_default__root,
         (),
     ),
-    '',
     ('default',),
     {
-        'backend': _dc_app_backend_app__application,  # /backend -> backend_app:application
-        'healthz': _dc_status_204,  # /healthz -> status 204
+        '/backend': _dc_app_backend_app__application,  # /backend -> backend_app:application
+        '/healthz': _dc_status_204,  # /healthz -> status 204
     },
 )
 
 # -- application ----------------------------------------------------------------
-application = _dc_walker_1(_dc_state_default)
+application = _dc_walker(1, _dc_state_default)

@@ -258,6 +258,24 @@ _DC_NO_CAPTURES = {}
 _DC_FALLBACK = object()
 
 
+def _dc_leaves(root, prefixes, leaves):
+    """A block's root state, with a state for each of its *leaf* routes,
+    given as ``{path: app}``: a literal route that no other route continues,
+    written in the module as one line. Each leaf's state is what the
+    compiler would have written out for it, hung under its parent (found by
+    the path's literal segments). ``prefixes``: the host part of
+    ``dispatchc.route`` for each pattern of the block."""
+    for path, app in leaves.items():
+        parent = root
+        *steps, segment = path.split("/")[1:]
+        for step in steps:
+            parent = parent[0][step]
+        chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
+        names = tuple(prefix + " " + path for prefix in prefixes)
+        parent[0][segment] = ({}, None, (app, names, path, len(path)), chain)
+    return root
+
+
 def _dc_routing_args(old, captures):
     """``wsgiorg.routing_args`` with a route's captures: an ``(args, kwargs)``
     already there keeps its args and has its kwargs updated; anything else
@@ -278,6 +296,11 @@ def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             environ["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures (the entry's own dict: copied)
+                old = environ.get("wsgiorg.routing_args")
+                environ["wsgiorg.routing_args"] = (
+                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                )
             if cut:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                 environ["PATH_INFO"] = path_info[cut:]
@@ -288,23 +311,227 @@ def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
     return _dc_not_found(environ, start_response)
 
 
-def _dc_walker_1(root=None):
-    """A walker for paths of up to 1 segment."""
+def _dc_walker(depth, root=None):
+    """A walker for paths of up to ``depth`` segments: the steps written out
+    up to four (a loop costs more than the lookups), a loop beyond. Called
+    with the request's arguments only, it starts from ``root``."""
+    if depth == 0:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, None, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], None, host, "", k)
+            return response
+
+    elif depth == 1:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 2)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 2:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 3)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 3:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 4)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 4:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 5)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+                                    if len(parts) > 4:
+                                        segment = parts[4]
+                                        child = state[0].get(segment)
+                                        if child is None and segment:
+                                            child = state[1]
+                                        if child is not None:
+                                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+    else:
+        return _dc_looping_walker(depth, root)
+    return walk
+
+
+def _dc_looping_walker(depth, root=None):
+    """The walker of ``_dc_walker`` for any depth, with a loop."""
 
     def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
         path_info = environ.get("PATH_INFO", "")
-        parts = path_info.split("/", 2)
-        if len(parts) > 1 and not parts[0]:
-            segment = parts[1]
-            child = state[0].get(segment)
-            if child is None and segment:
-                child = state[1]
-            if child is not None:
+        parts = path_info.split("/", depth + 1)
+        if not parts[0]:
+            for segment in parts[1 : depth + 1]:
+                child = state[0].get(segment)
+                if child is None:
+                    child = state[1]
+                    if child is None or not segment:
+                        break
                 state = child
         hit = state[2]
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             environ["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures (the entry's own dict: copied)
+                old = environ.get("wsgiorg.routing_args")
+                environ["wsgiorg.routing_args"] = (
+                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                )
             if cut:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                 environ["PATH_INFO"] = path_info[cut:]
@@ -379,22 +606,6 @@ _dc_status_404 = _DcStatus('404 Not Found')
 # -- host {tenant}.{region}.saas.example ---------------------------------------
 
 
-# /healthz -> status 204
-def _dc_route_tenant_region_saas_example__healthz(environ, start_response, parts, host, k):
-    app = _dc_status_204
-    environ["dispatchc.route"] = '{tenant}.{region}.saas.example /healthz'
-    if host:
-        captures = host
-        old = environ.get("wsgiorg.routing_args")
-        if old is None:
-            environ["wsgiorg.routing_args"] = ((), captures)
-        else:
-            environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
-    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/healthz'
-    environ["PATH_INFO"] = "/" + parts[2] if len(parts) > 2 else ""
-    return app(environ, start_response)
-
-
 # / -> tenants_app:make_app(tenant, region) cache 256
 def _dc_route_tenant_region_saas_example__root(environ, start_response, parts, host, k):
     v0 = host['region']
@@ -408,7 +619,7 @@ def _dc_route_tenant_region_saas_example__root(environ, start_response, parts, h
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.{region}.saas.example /'
     if host:
-        captures = host
+        captures = host.copy()  # the host entry's own dict is remembered
         old = environ.get("wsgiorg.routing_args")
         if old is None:
             environ["wsgiorg.routing_args"] = ((), captures)
@@ -420,15 +631,12 @@ def _dc_route_tenant_region_saas_example__root(environ, start_response, parts, h
 _dc_cache_tenant_region_saas_example__root = _DcCache(_dc_factory_tenants_app__make_app, 256, 2, 'tenants_app:make_app')
 _dc_apps_tenant_region_saas_example__root = _dc_cache_tenant_region_saas_example__root.apps
 
-_dc_state_tenant_region_saas_example__healthz = ({}, None, _dc_route_tenant_region_saas_example__healthz, (_dc_route_tenant_region_saas_example__root,))
-
-_dc_state_tenant_region_saas_example = (
+_dc_state_tenant_region_saas_example = _dc_leaves(
+    ({}, None, _dc_route_tenant_region_saas_example__root, ()),
+    ('{tenant}.{region}.saas.example',),
     {
-        'healthz': _dc_state_tenant_region_saas_example__healthz,
+        '/healthz': _dc_status_204,  # /healthz -> status 204
     },
-    None,
-    _dc_route_tenant_region_saas_example__root,
-    (),
 )
 
 # -- host *.saas.example -------------------------------------------------------
@@ -440,7 +648,12 @@ def _dc_route_any_saas_example__root(environ, start_response, parts, host, k):
     return _dc_redirect(environ, start_response, '302 Found', 'https://www.saas.example' + _dc_quote_path(environ.get('PATH_INFO', '')))
 
 
-_dc_state_any_saas_example = ({}, None, _dc_route_any_saas_example__root, ())
+_dc_state_any_saas_example = _dc_leaves(
+    ({}, None, _dc_route_any_saas_example__root, ()),
+    ('*.saas.example',),
+    {
+    },
+)
 
 # -- default -------------------------------------------------------------------
 # / -> status 404: answers every request (see the host entries)
@@ -449,7 +662,8 @@ _dc_state_any_saas_example = ({}, None, _dc_route_any_saas_example__root, ())
 # A host entry is (walker, root state, host captures, pattern index), with
 # False for a walker when the block has "/" routes only; or (None, app,
 # dispatchc.route, 0) for a block whose one route always answers.
-_dc_walk_1 = _dc_walker_1()
+_dc_walk_1 = _dc_walker(1)
+
 _DC_EXACT = {
     'saas.example': (None, _dc_app_frontend_app__application, 'saas.example /', 0),
     'www.saas.example': (None, _dc_app_frontend_app__application, 'www.saas.example /', 0),
@@ -491,6 +705,11 @@ def application(environ, start_response):
     if hit.__class__ is tuple:
         app, names, script, cut = hit
         environ["dispatchc.route"] = names[k]
+        if host:  # a host pattern's captures (the entry's own dict: copied)
+            old = environ.get("wsgiorg.routing_args")
+            environ["wsgiorg.routing_args"] = (
+                ((), host.copy()) if old is None else _dc_routing_args(old, host)
+            )
         return app(environ, start_response)
     if hit is None:
         return _dc_not_found(environ, start_response)

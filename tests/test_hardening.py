@@ -1105,6 +1105,31 @@ def test_routing_args_pair_is_kept_and_updated(routing_args_app):
         assert (status, ast.literal_eval(body.decode())) == (200, want)
 
 
+class Tamper:
+    """An app that changes the captures it was given, as an app may."""
+
+    def __call__(self, environ, start_response):
+        seen = dict(environ["wsgiorg.routing_args"][1])
+        environ["wsgiorg.routing_args"][1]["sub"] = "evil"
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [repr(seen).encode()]
+
+
+@pytest.mark.parametrize("route", ["/", "/static", "/f/x"])
+def test_an_app_changing_its_captures_changes_no_later_request(route):
+    """The host's captures are remembered with the Host header (the host
+    memo): every request gets its own copy in wsgiorg.routing_args, so what
+    one app does to it is not what the next request sees."""
+    tamper = Tamper()
+    routes = "host {sub}.example.com {\n / -> T:tamper\n /static -> T:tamper\n"
+    routes += " /f/{page} -> T:make(sub, page)\n}\n"
+    app = build(routes, tamper=tamper, make=lambda sub, page: tamper).application
+    for _ in range(3):
+        status, body = call(app, environ_for("acme.example.com", route))
+        assert status == 200
+        assert ast.literal_eval(body.decode())["sub"] == "acme"
+
+
 class Watched(dict):
     """An environ that records which keys are read."""
 

@@ -387,7 +387,7 @@ def test_path_segments(segment):
     # The path token ends at whitespace or '#': only what it holds is the path.
     if segment.isascii():
         benign = benign_module(PATH_ROUTE.format(PATH_BENIGN))
-        swaps = {PATH_BENIGN: segment}  # the segment to look up
+        swaps = {"/" + PATH_BENIGN: "/" + segment}  # a leaf route's path
     else:
         benign = benign_module(PATH_ROUTE.format(PATH_BENIGN_WIDE))
         swaps = {

@@ -274,8 +274,8 @@ def _position(span: Span) -> dict[str, int | None]:
 #: What ``--format json`` gives of each kind of target, after ``kind``
 #: (the shapes docs/explain-and-show.md documents).
 TARGET_FIELDS = {
-    "app": ("module", "attr", "lazy"),
-    "factory": ("module", "attr", "args", "cache", "lazy"),
+    "app": ("module", "attr", "lazy", "wsgi"),
+    "factory": ("module", "attr", "args", "cache", "lazy", "wsgi"),
     "status": ("code",),
     "redirect": ("code", "url"),
 }

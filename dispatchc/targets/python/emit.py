@@ -25,9 +25,6 @@ from .select import Runtime, join
 
 _SAFE_TYPES = (str, int, bool, type(None))
 
-#: Walkers are unrolled up to this many segments; deeper tables loop.
-UNROLL = 4
-
 
 def pyrepr(value: Any) -> str:
     """``repr`` for the value types allowed in generated code, nothing else."""
@@ -196,10 +193,11 @@ def host_captures(block: BlockPlan) -> bool:
 
 
 def is_static(block: BlockPlan, route: RoutePlan) -> bool:
-    """Whether handling the route needs nothing but constants: no capture
-    (host or path), no factory, no redirect that substitutes."""
+    """Whether handling the route needs nothing but constants: no path
+    capture, no factory, no redirect that substitutes (a host pattern's
+    captures are set by the walker, from the host entry)."""
     target = route.target
-    if isinstance(target, FactoryTarget) or route.path.captures or host_captures(block):
+    if isinstance(target, FactoryTarget) or route.path.captures:
         return False
     return not (isinstance(target, RedirectTarget) and any(p.kind != "text" for p in target.parts))
 
@@ -235,30 +233,18 @@ def state_rows(
     block: BlockPlan,
     route_name: dict[int, str],
     found: dict[int, RoutePlan],
-    leaf_app: dict[int, Any],
     dialect: Dialect | None = None,
 ) -> list[dict[str, Any]]:
-    """The states of a block as the templates write them: the ``found``
-    leaves (``leaves(block)``) inside their parent, ``leaf_app`` giving
-    what each leaf's route calls; segments as ``dialect`` matches them."""
+    """The states of a block as the templates write them, but the ``found``
+    leaves (``leaves(block)``), which the root's ``_dc_leaves`` builds;
+    segments as ``dialect`` matches them."""
     names = Names.states(block, found)
     text = dialect.text if dialect is not None else same
-    with_wsgi = dialect.with_wsgi if dialect is not None else True
     rows = []
     for state in block.states:
         if state.index in found:
             continue
         chain = [route_name[r] for r in state.chain]
-        script = None
-        row_leaves = [
-            (pyrepr(key), leaf_app[child], target_comment(found[child], with_wsgi))
-            for key, child in state.children
-            if child in found
-        ]
-        if row_leaves:
-            assert state.step is not None or state.parent is None
-            script = found[next(c for _, c in state.children if c in found)].script
-            script = script[: script.rindex("/")]
         rows.append(
             {
                 "name": names[state.index],
@@ -270,8 +256,6 @@ def state_rows(
                 "other": "None" if state.other is None else names[state.other],
                 "first": chain[0] if chain else "None",
                 "rest": chain[1:],
-                "leaves": row_leaves,
-                "script": script,
             }
         )
     return rows
@@ -430,6 +414,7 @@ def block_data(block: BlockPlan, names: Names, has_hosts: bool, dialect: Dialect
     root = block.root
     if (
         has_hosts
+        and not host_captures(block)
         and not block.depth
         and len(root.chain) == 1
         and root.chain[0] < len(routes)  # not the 421 of a backend (plan.upstreams)
@@ -442,12 +427,16 @@ def block_data(block: BlockPlan, names: Names, has_hosts: bool, dialect: Dialect
     route_name = {r.rank: Names.route(block, r) for r in block.routes}
     # The 421 responder of a backend's projected chains (plan.upstreams).
     route_name[misdirected(block)] = "_dc_misdirected"
-    leaf = {index: routes[route.rank] for index, route in found.items()}
     data["routes"] = [
         r for r, plan in zip(routes, block.routes, strict=True) if plan.rank not in leaf_ranks
     ]
-    data["states"] = state_rows(block, route_name, found, leaf, dialect)
+    data["states"] = state_rows(block, route_name, found, dialect)
     data["root"] = data["states"][-1]["name"]
+    # The leaves, by path: the root state's _dc_leaves hangs each in place.
+    data["leaves"] = sorted(
+        (route.path.text, routes[route.rank], target_comment(route, dialect.with_wsgi))
+        for route in found.values()
+    )
     return data
 
 
@@ -517,7 +506,6 @@ def context(plan: Plan, dialect: Dialect) -> dict[str, Any]:
         "blocks": [blocks[b.name] for b in plan.blocks],
         "has_hosts": plan.has_hosts,
         "walkers": [(walker(d), d) for d in sorted(depths)],
-        "unroll": UNROLL,
     }
     if plan.has_hosts:
         ctx["hosts"] = hosts_data(plan, blocks)

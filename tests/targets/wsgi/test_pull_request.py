@@ -230,8 +230,7 @@ SAMPLE_CHANGES = [
             SUBDOMAIN_ROOT,
             SUBDOMAIN_ROOT + "    /health -> status 204\n",
             LITERAL_ROUTE,
-        ),
-        over=30,
+        )
     ),
     case(
         Change(
@@ -240,7 +239,7 @@ SAMPLE_CHANGES = [
             BACKEND + "    /backend/v2 -> api_app:application\n",
             LITERAL_ROUTE,
         ),
-        over=64,
+        over=23,
     ),
     case(
         Change(
@@ -249,7 +248,7 @@ SAMPLE_CHANGES = [
             DEFAULT_ROOT + "    /a/b -> frontend\n",
             LITERAL_ROUTE,
         ),
-        over=63,
+        over=25,
     ),
     case(
         Change(
@@ -262,7 +261,7 @@ SAMPLE_CHANGES = [
     ),
     case(Change("remove / from users.example.org", USERS_ROOT, "", LITERAL_ROUTE)),
     case(Change("remove / from example.com", EXAMPLE_ROOT, "", LITERAL_ROUTE)),
-    case(Change("remove /backend from example.com", BACKEND, "", LITERAL_ROUTE), over=34),
+    case(Change("remove /backend from example.com", BACKEND, "", LITERAL_ROUTE), over=17),
     # Changing a route's target.
     case(
         Change(
@@ -301,7 +300,7 @@ SAMPLE_CHANGES = [
             "    /backend -> myapplication:make_app()\n",
             TARGET,
         ),
-        over=48,
+        over=32,
     ),
     case(
         Change(
@@ -328,7 +327,7 @@ SAMPLE_CHANGES = [
             "\nhost {t}.api.example.net {\n    / -> api_app:make(t)\n    /v1 -> api_app:v1\n}\n",
             HOST_BLOCK,
         ),
-        over=64,
+        over=45,
     ),
 ]
 

@@ -2,11 +2,11 @@
 fallback chain and ``_dc_leaves``.
 
 States are built here from the plan's automaton (``dispatchc.plan``) with
-recording routes, so the run time is tested without generated code: every
-unrolled walker ``_dc_walker_1`` .. ``_dc_walker_4`` and the loop walker
-``_dc_walker(depth)`` agree with each other and with the reference matcher
-on random automata and paths, and ``_dc_leaves`` builds exactly the states
-the plan's automaton has.
+recording routes, so the run time is tested without generated code: the
+walkers of ``_dc_walker(depth)`` (written out up to four segments) and the
+loop walker ``_dc_looping_walker(depth)`` agree with each other and with
+the reference matcher on random automata and paths, and ``_dc_leaves``
+builds exactly the states the plan's automaton has.
 """
 
 from __future__ import annotations
@@ -22,12 +22,11 @@ from dispatchc.errors import DispatchError
 from dispatchc.plan import BlockPlan
 from dispatchc.plan.matcher import BlockChoice, path_candidates
 from dispatchc.targets.python.emit import Names, leaves
+from dispatchc.targets.python.runtime import states
 from dispatchc.targets.wsgi.runtime import walk as rt
 
 from ...helpers import call, compile_text, environ, load_module, temporary_targets
 from ...strategies import path_infos, path_specs
-
-UNROLLED = {1: rt._dc_walker_1, 2: rt._dc_walker_2, 3: rt._dc_walker_3, 4: rt._dc_walker_4}
 
 
 class Recorder:
@@ -153,11 +152,7 @@ def test_walkers_agree_with_each_other_and_with_the_matcher(block, paths, salt):
     recorder = Recorder()
     routes = make_routes(block, recorder, salt)
     root = build_states(block, routes)[-1]
-    walkers = {"loop": rt._dc_walker(depth, root)}
-    if depth in UNROLLED:
-        walkers["unrolled"] = UNROLLED[depth](root)
-    if depth == 0:
-        walkers["zero"] = rt._dc_walker_0(root)
+    walkers = {"loop": rt._dc_looping_walker(depth, root), "chosen": rt._dc_walker(depth, root)}
     choice = BlockChoice(block.block, None, {}, "default")
     for path in paths:
         outcomes = {}
@@ -233,10 +228,14 @@ def test_leaves_builds_the_states_the_compiler_would_write():
     app, other = object(), object()
     first = ("first",)
     rest = (("rest",),)
-    state = rt._dc_leaves(
-        ({}, None, first, rest), "/api", ("a.test", "b.test"), {"v1": app, "v2": other}
+    api = ({}, None, first, rest)
+    root = states._dc_leaves(
+        ({"api": api}, None, None, ()),
+        ("a.test", "b.test"),
+        {"/api/v1": app, "/api/v2": other},
     )
-    assert state[0] == {
+    assert root[0]["api"] is api
+    assert api[0] == {
         "v1": ({}, None, (app, ("a.test /api/v1", "b.test /api/v1"), "/api/v1", 7), (first, *rest)),
         "v2": (
             {},
@@ -246,7 +245,7 @@ def test_leaves_builds_the_states_the_compiler_would_write():
         ),
     }
     # A state without a route of its own passes its parent's chain on.
-    bare = rt._dc_leaves(({}, None, None, rest), "", ("default",), {"x": app})
+    bare = states._dc_leaves(({}, None, None, rest), ("default",), {"/x": app})
     assert bare[0]["x"][3] == rest
 
 

@@ -60,6 +60,8 @@ async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path)
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             scope["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures
+                scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
             if cut:
                 scope["root_path"] = base + script
             if _dc_states:
@@ -90,272 +92,270 @@ def _dc_state_of(scope, app):
         scope["state"] = dict(state)
 
 
-def _dc_walker_0(root=None, entry=False):
-    """A walker for a block of ``/`` routes only: nothing to walk."""
-
-    async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
-        try:
-            path = scope["path"]
-        except KeyError:  # the lifespan scope has no path
-            if entry and scope["type"] == "lifespan":
-                return await _dc_lifespan(scope, receive, send)
-            raise
-        scope = dict(scope)
-        try:
-            base = scope["root_path"]
-        except KeyError:  # optional; servers set it
-            base = ""
-        if base:
-            base, path = _dc_base(scope, base, path)
-        hit = state[2]
-        if hit.__class__ is tuple:
-            app, names, script, cut = hit
-            scope["dispatchc.route"] = names[k]
-            if cut:
-                scope["root_path"] = base + script
-            if _dc_states:
-                _dc_state_of(scope, app)
-            return await app(scope, receive, send)
-        if hit is None:
-            return await _dc_not_found(scope, receive, send)
-        result = hit(scope, receive, send, None, host, k, base, path)
-        if result is not _DC_FALLBACK:
-            result = await result
-            if result is not _DC_FALLBACK:
-                return result
-        return await _dc_fallback(scope, receive, send, state[3], None, host, k, base, path)
-
-    return walk
-
-
-def _dc_walker_1(root=None, entry=False):
-    """A walker for paths of up to 1 segment."""
-
-    async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
-        try:
-            path = scope["path"]
-        except KeyError:  # the lifespan scope has no path
-            if entry and scope["type"] == "lifespan":
-                return await _dc_lifespan(scope, receive, send)
-            raise
-        scope = dict(scope)
-        try:
-            base = scope["root_path"]
-        except KeyError:  # optional; servers set it
-            base = ""
-        if base:
-            base, path = _dc_base(scope, base, path)
-        parts = path.split("/", 2)
-        if len(parts) > 1 and not parts[0]:
-            segment = parts[1]
-            child = state[0].get(segment)
-            if child is None and segment:
-                child = state[1]
-            if child is not None:
-                state = child
-        hit = state[2]
-        if hit.__class__ is tuple:
-            app, names, script, cut = hit
-            scope["dispatchc.route"] = names[k]
-            if cut:
-                scope["root_path"] = base + script
-            if _dc_states:
-                _dc_state_of(scope, app)
-            return await app(scope, receive, send)
-        if hit is None:
-            return await _dc_not_found(scope, receive, send)
-        result = hit(scope, receive, send, parts, host, k, base, path)
-        if result is not _DC_FALLBACK:
-            result = await result
-            if result is not _DC_FALLBACK:
-                return result
-        return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
-
-    return walk
-
-
-def _dc_walker_2(root=None, entry=False):
-    """A walker for paths of up to 2 segments."""
-
-    async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
-        try:
-            path = scope["path"]
-        except KeyError:  # the lifespan scope has no path
-            if entry and scope["type"] == "lifespan":
-                return await _dc_lifespan(scope, receive, send)
-            raise
-        scope = dict(scope)
-        try:
-            base = scope["root_path"]
-        except KeyError:  # optional; servers set it
-            base = ""
-        if base:
-            base, path = _dc_base(scope, base, path)
-        parts = path.split("/", 3)
-        if len(parts) > 1 and not parts[0]:
-            segment = parts[1]
-            child = state[0].get(segment)
-            if child is None and segment:
-                child = state[1]
-            if child is not None:
-                state = child
-                if len(parts) > 2:
-                    segment = parts[2]
-                    child = state[0].get(segment)
-                    if child is None and segment:
-                        child = state[1]
-                    if child is not None:
-                        state = child
-        hit = state[2]
-        if hit.__class__ is tuple:
-            app, names, script, cut = hit
-            scope["dispatchc.route"] = names[k]
-            if cut:
-                scope["root_path"] = base + script
-            if _dc_states:
-                _dc_state_of(scope, app)
-            return await app(scope, receive, send)
-        if hit is None:
-            return await _dc_not_found(scope, receive, send)
-        result = hit(scope, receive, send, parts, host, k, base, path)
-        if result is not _DC_FALLBACK:
-            result = await result
-            if result is not _DC_FALLBACK:
-                return result
-        return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
-
-    return walk
-
-
-def _dc_walker_3(root=None, entry=False):
-    """A walker for paths of up to 3 segments."""
-
-    async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
-        try:
-            path = scope["path"]
-        except KeyError:  # the lifespan scope has no path
-            if entry and scope["type"] == "lifespan":
-                return await _dc_lifespan(scope, receive, send)
-            raise
-        scope = dict(scope)
-        try:
-            base = scope["root_path"]
-        except KeyError:  # optional; servers set it
-            base = ""
-        if base:
-            base, path = _dc_base(scope, base, path)
-        parts = path.split("/", 4)
-        if len(parts) > 1 and not parts[0]:
-            segment = parts[1]
-            child = state[0].get(segment)
-            if child is None and segment:
-                child = state[1]
-            if child is not None:
-                state = child
-                if len(parts) > 2:
-                    segment = parts[2]
-                    child = state[0].get(segment)
-                    if child is None and segment:
-                        child = state[1]
-                    if child is not None:
-                        state = child
-                        if len(parts) > 3:
-                            segment = parts[3]
-                            child = state[0].get(segment)
-                            if child is None and segment:
-                                child = state[1]
-                            if child is not None:
-                                state = child
-        hit = state[2]
-        if hit.__class__ is tuple:
-            app, names, script, cut = hit
-            scope["dispatchc.route"] = names[k]
-            if cut:
-                scope["root_path"] = base + script
-            if _dc_states:
-                _dc_state_of(scope, app)
-            return await app(scope, receive, send)
-        if hit is None:
-            return await _dc_not_found(scope, receive, send)
-        result = hit(scope, receive, send, parts, host, k, base, path)
-        if result is not _DC_FALLBACK:
-            result = await result
-            if result is not _DC_FALLBACK:
-                return result
-        return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
-
-    return walk
-
-
-def _dc_walker_4(root=None, entry=False):
-    """A walker for paths of up to 4 segments."""
-
-    async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
-        try:
-            path = scope["path"]
-        except KeyError:  # the lifespan scope has no path
-            if entry and scope["type"] == "lifespan":
-                return await _dc_lifespan(scope, receive, send)
-            raise
-        scope = dict(scope)
-        try:
-            base = scope["root_path"]
-        except KeyError:  # optional; servers set it
-            base = ""
-        if base:
-            base, path = _dc_base(scope, base, path)
-        parts = path.split("/", 5)
-        if len(parts) > 1 and not parts[0]:
-            segment = parts[1]
-            child = state[0].get(segment)
-            if child is None and segment:
-                child = state[1]
-            if child is not None:
-                state = child
-                if len(parts) > 2:
-                    segment = parts[2]
-                    child = state[0].get(segment)
-                    if child is None and segment:
-                        child = state[1]
-                    if child is not None:
-                        state = child
-                        if len(parts) > 3:
-                            segment = parts[3]
-                            child = state[0].get(segment)
-                            if child is None and segment:
-                                child = state[1]
-                            if child is not None:
-                                state = child
-                                if len(parts) > 4:
-                                    segment = parts[4]
-                                    child = state[0].get(segment)
-                                    if child is None and segment:
-                                        child = state[1]
-                                    if child is not None:
-                                        state = child
-        hit = state[2]
-        if hit.__class__ is tuple:
-            app, names, script, cut = hit
-            scope["dispatchc.route"] = names[k]
-            if cut:
-                scope["root_path"] = base + script
-            if _dc_states:
-                _dc_state_of(scope, app)
-            return await app(scope, receive, send)
-        if hit is None:
-            return await _dc_not_found(scope, receive, send)
-        result = hit(scope, receive, send, parts, host, k, base, path)
-        if result is not _DC_FALLBACK:
-            result = await result
-            if result is not _DC_FALLBACK:
-                return result
-        return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
-
-    return walk
-
-
 def _dc_walker(depth, root=None, entry=False):
-    """A walker for paths of up to ``depth`` segments, with a loop."""
+    """A walker for paths of up to ``depth`` segments: the steps written out
+    up to four (a loop costs more than the lookups), a loop beyond. Called
+    with the request's arguments only, it starts from ``root``."""
+    if depth == 0:
+
+        async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
+            try:
+                path = scope["path"]
+            except KeyError:  # the lifespan scope has no path
+                if entry and scope["type"] == "lifespan":
+                    return await _dc_lifespan(scope, receive, send)
+                raise
+            scope = dict(scope)
+            try:
+                base = scope["root_path"]
+            except KeyError:  # optional; servers set it
+                base = ""
+            if base:
+                base, path = _dc_base(scope, base, path)
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                scope["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures
+                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
+                if cut:
+                    scope["root_path"] = base + script
+                if _dc_states:
+                    _dc_state_of(scope, app)
+                return await app(scope, receive, send)
+            if hit is None:
+                return await _dc_not_found(scope, receive, send)
+            result = hit(scope, receive, send, None, host, k, base, path)
+            if result is not _DC_FALLBACK:
+                result = await result
+                if result is not _DC_FALLBACK:
+                    return result
+            return await _dc_fallback(scope, receive, send, state[3], None, host, k, base, path)
+
+    elif depth == 1:
+
+        async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
+            try:
+                path = scope["path"]
+            except KeyError:  # the lifespan scope has no path
+                if entry and scope["type"] == "lifespan":
+                    return await _dc_lifespan(scope, receive, send)
+                raise
+            scope = dict(scope)
+            try:
+                base = scope["root_path"]
+            except KeyError:  # optional; servers set it
+                base = ""
+            if base:
+                base, path = _dc_base(scope, base, path)
+            parts = path.split("/", 2)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                scope["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures
+                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
+                if cut:
+                    scope["root_path"] = base + script
+                if _dc_states:
+                    _dc_state_of(scope, app)
+                return await app(scope, receive, send)
+            if hit is None:
+                return await _dc_not_found(scope, receive, send)
+            result = hit(scope, receive, send, parts, host, k, base, path)
+            if result is not _DC_FALLBACK:
+                result = await result
+                if result is not _DC_FALLBACK:
+                    return result
+            return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
+
+    elif depth == 2:
+
+        async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
+            try:
+                path = scope["path"]
+            except KeyError:  # the lifespan scope has no path
+                if entry and scope["type"] == "lifespan":
+                    return await _dc_lifespan(scope, receive, send)
+                raise
+            scope = dict(scope)
+            try:
+                base = scope["root_path"]
+            except KeyError:  # optional; servers set it
+                base = ""
+            if base:
+                base, path = _dc_base(scope, base, path)
+            parts = path.split("/", 3)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                scope["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures
+                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
+                if cut:
+                    scope["root_path"] = base + script
+                if _dc_states:
+                    _dc_state_of(scope, app)
+                return await app(scope, receive, send)
+            if hit is None:
+                return await _dc_not_found(scope, receive, send)
+            result = hit(scope, receive, send, parts, host, k, base, path)
+            if result is not _DC_FALLBACK:
+                result = await result
+                if result is not _DC_FALLBACK:
+                    return result
+            return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
+
+    elif depth == 3:
+
+        async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
+            try:
+                path = scope["path"]
+            except KeyError:  # the lifespan scope has no path
+                if entry and scope["type"] == "lifespan":
+                    return await _dc_lifespan(scope, receive, send)
+                raise
+            scope = dict(scope)
+            try:
+                base = scope["root_path"]
+            except KeyError:  # optional; servers set it
+                base = ""
+            if base:
+                base, path = _dc_base(scope, base, path)
+            parts = path.split("/", 4)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                scope["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures
+                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
+                if cut:
+                    scope["root_path"] = base + script
+                if _dc_states:
+                    _dc_state_of(scope, app)
+                return await app(scope, receive, send)
+            if hit is None:
+                return await _dc_not_found(scope, receive, send)
+            result = hit(scope, receive, send, parts, host, k, base, path)
+            if result is not _DC_FALLBACK:
+                result = await result
+                if result is not _DC_FALLBACK:
+                    return result
+            return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
+
+    elif depth == 4:
+
+        async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
+            try:
+                path = scope["path"]
+            except KeyError:  # the lifespan scope has no path
+                if entry and scope["type"] == "lifespan":
+                    return await _dc_lifespan(scope, receive, send)
+                raise
+            scope = dict(scope)
+            try:
+                base = scope["root_path"]
+            except KeyError:  # optional; servers set it
+                base = ""
+            if base:
+                base, path = _dc_base(scope, base, path)
+            parts = path.split("/", 5)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+                                    if len(parts) > 4:
+                                        segment = parts[4]
+                                        child = state[0].get(segment)
+                                        if child is None and segment:
+                                            child = state[1]
+                                        if child is not None:
+                                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                scope["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures
+                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
+                if cut:
+                    scope["root_path"] = base + script
+                if _dc_states:
+                    _dc_state_of(scope, app)
+                return await app(scope, receive, send)
+            if hit is None:
+                return await _dc_not_found(scope, receive, send)
+            result = hit(scope, receive, send, parts, host, k, base, path)
+            if result is not _DC_FALLBACK:
+                result = await result
+                if result is not _DC_FALLBACK:
+                    return result
+            return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
+    else:
+        return _dc_looping_walker(depth, root, entry)
+    return walk
+
+
+def _dc_looping_walker(depth, root=None, entry=False):
+    """The walker of ``_dc_walker`` for any depth, with a loop."""
 
     async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
         try:
@@ -384,6 +384,8 @@ def _dc_walker(depth, root=None, entry=False):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             scope["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures
+                scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
             if cut:
                 scope["root_path"] = base + script
             if _dc_states:

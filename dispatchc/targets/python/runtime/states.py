@@ -15,17 +15,19 @@ _DC_NO_CAPTURES = {}
 _DC_FALLBACK = object()
 
 
-def _dc_leaves(state, script, prefixes, leaves):
-    """``state`` with a child for each of its *leaf* routes, given as
-    ``{segment: app}``: a literal route that no other route continues, whose
-    path is ``script + "/" + segment`` as written. Each child state is what
-    the compiler would have written out for it; this way a table of many
-    mounts is one line per route. ``prefixes``: the host part of
+def _dc_leaves(root, prefixes, leaves):
+    """A block's root state, with a state for each of its *leaf* routes,
+    given as ``{path: app}``: a literal route that no other route continues,
+    written in the module as one line. Each leaf's state is what the
+    compiler would have written out for it, hung under its parent (found by
+    the path's literal segments). ``prefixes``: the host part of
     ``dispatchc.route`` for each pattern of the block."""
-    chain = state[3] if state[2] is None else (state[2], *state[3])
-    children = state[0]
-    for segment, app in leaves.items():
-        path = script + "/" + segment
+    for path, app in leaves.items():
+        parent = root
+        *steps, segment = path.split("/")[1:]
+        for step in steps:
+            parent = parent[0][step]
+        chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
         names = tuple(prefix + " " + path for prefix in prefixes)
-        children[segment] = ({}, None, (app, names, path, len(path)), chain)
-    return state
+        parent[0][segment] = ({}, None, (app, names, path, len(path)), chain)
+    return root

@@ -46,6 +46,11 @@ def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             environ["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures (the entry's own dict: copied)
+                old = environ.get("wsgiorg.routing_args")
+                environ["wsgiorg.routing_args"] = (
+                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                )
             if cut:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                 environ["PATH_INFO"] = path_info[cut:]
@@ -56,193 +61,206 @@ def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
     return _dc_not_found(environ, start_response)
 
 
-def _dc_walker_0(root=None):
-    """A walker for a block of ``/`` routes only: nothing to walk."""
-
-    def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
-        hit = state[2]
-        if hit.__class__ is tuple:
-            app, names, script, cut = hit
-            environ["dispatchc.route"] = names[k]
-            return app(environ, start_response)
-        if hit is None:
-            return _dc_not_found(environ, start_response)
-        response = hit(environ, start_response, None, host, k)
-        if response is _DC_FALLBACK:
-            return _dc_fallback(environ, start_response, state[3], None, host, "", k)
-        return response
-
-    return walk
-
-
-def _dc_walker_1(root=None):
-    """A walker for paths of up to 1 segment."""
-
-    def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
-        path_info = environ.get("PATH_INFO", "")
-        parts = path_info.split("/", 2)
-        if len(parts) > 1 and not parts[0]:
-            segment = parts[1]
-            child = state[0].get(segment)
-            if child is None and segment:
-                child = state[1]
-            if child is not None:
-                state = child
-        hit = state[2]
-        if hit.__class__ is tuple:
-            app, names, script, cut = hit
-            environ["dispatchc.route"] = names[k]
-            if cut:
-                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-                environ["PATH_INFO"] = path_info[cut:]
-            return app(environ, start_response)
-        if hit is None:
-            return _dc_not_found(environ, start_response)
-        response = hit(environ, start_response, parts, host, k)
-        if response is _DC_FALLBACK:
-            return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
-        return response
-
-    return walk
-
-
-def _dc_walker_2(root=None):
-    """A walker for paths of up to 2 segments."""
-
-    def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
-        path_info = environ.get("PATH_INFO", "")
-        parts = path_info.split("/", 3)
-        if len(parts) > 1 and not parts[0]:
-            segment = parts[1]
-            child = state[0].get(segment)
-            if child is None and segment:
-                child = state[1]
-            if child is not None:
-                state = child
-                if len(parts) > 2:
-                    segment = parts[2]
-                    child = state[0].get(segment)
-                    if child is None and segment:
-                        child = state[1]
-                    if child is not None:
-                        state = child
-        hit = state[2]
-        if hit.__class__ is tuple:
-            app, names, script, cut = hit
-            environ["dispatchc.route"] = names[k]
-            if cut:
-                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-                environ["PATH_INFO"] = path_info[cut:]
-            return app(environ, start_response)
-        if hit is None:
-            return _dc_not_found(environ, start_response)
-        response = hit(environ, start_response, parts, host, k)
-        if response is _DC_FALLBACK:
-            return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
-        return response
-
-    return walk
-
-
-def _dc_walker_3(root=None):
-    """A walker for paths of up to 3 segments."""
-
-    def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
-        path_info = environ.get("PATH_INFO", "")
-        parts = path_info.split("/", 4)
-        if len(parts) > 1 and not parts[0]:
-            segment = parts[1]
-            child = state[0].get(segment)
-            if child is None and segment:
-                child = state[1]
-            if child is not None:
-                state = child
-                if len(parts) > 2:
-                    segment = parts[2]
-                    child = state[0].get(segment)
-                    if child is None and segment:
-                        child = state[1]
-                    if child is not None:
-                        state = child
-                        if len(parts) > 3:
-                            segment = parts[3]
-                            child = state[0].get(segment)
-                            if child is None and segment:
-                                child = state[1]
-                            if child is not None:
-                                state = child
-        hit = state[2]
-        if hit.__class__ is tuple:
-            app, names, script, cut = hit
-            environ["dispatchc.route"] = names[k]
-            if cut:
-                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-                environ["PATH_INFO"] = path_info[cut:]
-            return app(environ, start_response)
-        if hit is None:
-            return _dc_not_found(environ, start_response)
-        response = hit(environ, start_response, parts, host, k)
-        if response is _DC_FALLBACK:
-            return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
-        return response
-
-    return walk
-
-
-def _dc_walker_4(root=None):
-    """A walker for paths of up to 4 segments."""
-
-    def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
-        path_info = environ.get("PATH_INFO", "")
-        parts = path_info.split("/", 5)
-        if len(parts) > 1 and not parts[0]:
-            segment = parts[1]
-            child = state[0].get(segment)
-            if child is None and segment:
-                child = state[1]
-            if child is not None:
-                state = child
-                if len(parts) > 2:
-                    segment = parts[2]
-                    child = state[0].get(segment)
-                    if child is None and segment:
-                        child = state[1]
-                    if child is not None:
-                        state = child
-                        if len(parts) > 3:
-                            segment = parts[3]
-                            child = state[0].get(segment)
-                            if child is None and segment:
-                                child = state[1]
-                            if child is not None:
-                                state = child
-                                if len(parts) > 4:
-                                    segment = parts[4]
-                                    child = state[0].get(segment)
-                                    if child is None and segment:
-                                        child = state[1]
-                                    if child is not None:
-                                        state = child
-        hit = state[2]
-        if hit.__class__ is tuple:
-            app, names, script, cut = hit
-            environ["dispatchc.route"] = names[k]
-            if cut:
-                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-                environ["PATH_INFO"] = path_info[cut:]
-            return app(environ, start_response)
-        if hit is None:
-            return _dc_not_found(environ, start_response)
-        response = hit(environ, start_response, parts, host, k)
-        if response is _DC_FALLBACK:
-            return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
-        return response
-
-    return walk
-
-
 def _dc_walker(depth, root=None):
-    """A walker for paths of up to ``depth`` segments, with a loop."""
+    """A walker for paths of up to ``depth`` segments: the steps written out
+    up to four (a loop costs more than the lookups), a loop beyond. Called
+    with the request's arguments only, it starts from ``root``."""
+    if depth == 0:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, None, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], None, host, "", k)
+            return response
+
+    elif depth == 1:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 2)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 2:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 3)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 3:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 4)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 4:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 5)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+                                    if len(parts) > 4:
+                                        segment = parts[4]
+                                        child = state[0].get(segment)
+                                        if child is None and segment:
+                                            child = state[1]
+                                        if child is not None:
+                                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+    else:
+        return _dc_looping_walker(depth, root)
+    return walk
+
+
+def _dc_looping_walker(depth, root=None):
+    """The walker of ``_dc_walker`` for any depth, with a loop."""
 
     def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
         path_info = environ.get("PATH_INFO", "")
@@ -259,6 +277,11 @@ def _dc_walker(depth, root=None):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             environ["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures (the entry's own dict: copied)
+                old = environ.get("wsgiorg.routing_args")
+                environ["wsgiorg.routing_args"] = (
+                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                )
             if cut:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                 environ["PATH_INFO"] = path_info[cut:]

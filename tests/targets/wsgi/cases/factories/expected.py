@@ -229,6 +229,24 @@ _DC_NO_CAPTURES = {}
 _DC_FALLBACK = object()
 
 
+def _dc_leaves(root, prefixes, leaves):
+    """A block's root state, with a state for each of its *leaf* routes,
+    given as ``{path: app}``: a literal route that no other route continues,
+    written in the module as one line. Each leaf's state is what the
+    compiler would have written out for it, hung under its parent (found by
+    the path's literal segments). ``prefixes``: the host part of
+    ``dispatchc.route`` for each pattern of the block."""
+    for path, app in leaves.items():
+        parent = root
+        *steps, segment = path.split("/")[1:]
+        for step in steps:
+            parent = parent[0][step]
+        chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
+        names = tuple(prefix + " " + path for prefix in prefixes)
+        parent[0][segment] = ({}, None, (app, names, path, len(path)), chain)
+    return root
+
+
 def _dc_routing_args(old, captures):
     """``wsgiorg.routing_args`` with a route's captures: an ``(args, kwargs)``
     already there keeps its args and has its kwargs updated; anything else
@@ -249,6 +267,11 @@ def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             environ["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures (the entry's own dict: copied)
+                old = environ.get("wsgiorg.routing_args")
+                environ["wsgiorg.routing_args"] = (
+                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                )
             if cut:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                 environ["PATH_INFO"] = path_info[cut:]
@@ -259,75 +282,227 @@ def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
     return _dc_not_found(environ, start_response)
 
 
-def _dc_walker_1(root=None):
-    """A walker for paths of up to 1 segment."""
+def _dc_walker(depth, root=None):
+    """A walker for paths of up to ``depth`` segments: the steps written out
+    up to four (a loop costs more than the lookups), a loop beyond. Called
+    with the request's arguments only, it starts from ``root``."""
+    if depth == 0:
 
-    def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
-        path_info = environ.get("PATH_INFO", "")
-        parts = path_info.split("/", 2)
-        if len(parts) > 1 and not parts[0]:
-            segment = parts[1]
-            child = state[0].get(segment)
-            if child is None and segment:
-                child = state[1]
-            if child is not None:
-                state = child
-        hit = state[2]
-        if hit.__class__ is tuple:
-            app, names, script, cut = hit
-            environ["dispatchc.route"] = names[k]
-            if cut:
-                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-                environ["PATH_INFO"] = path_info[cut:]
-            return app(environ, start_response)
-        if hit is None:
-            return _dc_not_found(environ, start_response)
-        response = hit(environ, start_response, parts, host, k)
-        if response is _DC_FALLBACK:
-            return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
-        return response
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, None, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], None, host, "", k)
+            return response
 
+    elif depth == 1:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 2)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 2:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 3)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 3:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 4)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 4:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 5)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+                                    if len(parts) > 4:
+                                        segment = parts[4]
+                                        child = state[0].get(segment)
+                                        if child is None and segment:
+                                            child = state[1]
+                                        if child is not None:
+                                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+    else:
+        return _dc_looping_walker(depth, root)
     return walk
 
 
-def _dc_walker_4(root=None):
-    """A walker for paths of up to 4 segments."""
+def _dc_looping_walker(depth, root=None):
+    """The walker of ``_dc_walker`` for any depth, with a loop."""
 
     def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
         path_info = environ.get("PATH_INFO", "")
-        parts = path_info.split("/", 5)
-        if len(parts) > 1 and not parts[0]:
-            segment = parts[1]
-            child = state[0].get(segment)
-            if child is None and segment:
-                child = state[1]
-            if child is not None:
+        parts = path_info.split("/", depth + 1)
+        if not parts[0]:
+            for segment in parts[1 : depth + 1]:
+                child = state[0].get(segment)
+                if child is None:
+                    child = state[1]
+                    if child is None or not segment:
+                        break
                 state = child
-                if len(parts) > 2:
-                    segment = parts[2]
-                    child = state[0].get(segment)
-                    if child is None and segment:
-                        child = state[1]
-                    if child is not None:
-                        state = child
-                        if len(parts) > 3:
-                            segment = parts[3]
-                            child = state[0].get(segment)
-                            if child is None and segment:
-                                child = state[1]
-                            if child is not None:
-                                state = child
-                                if len(parts) > 4:
-                                    segment = parts[4]
-                                    child = state[0].get(segment)
-                                    if child is None and segment:
-                                        child = state[1]
-                                    if child is not None:
-                                        state = child
         hit = state[2]
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             environ["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures (the entry's own dict: copied)
+                old = environ.get("wsgiorg.routing_args")
+                environ["wsgiorg.routing_args"] = (
+                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                )
             if cut:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                 environ["PATH_INFO"] = path_info[cut:]
@@ -468,7 +643,7 @@ def _dc_route_tenant_example_com__none(environ, start_response, parts, host, k):
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /none'
     if host:
-        captures = host
+        captures = host.copy()  # the host entry's own dict is remembered
         old = environ.get("wsgiorg.routing_args")
         if old is None:
             environ["wsgiorg.routing_args"] = ((), captures)
@@ -494,7 +669,7 @@ def _dc_route_tenant_example_com__static(environ, start_response, parts, host, k
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /static'
     if host:
-        captures = host
+        captures = host.copy()  # the host entry's own dict is remembered
         old = environ.get("wsgiorg.routing_args")
         if old is None:
             environ["wsgiorg.routing_args"] = ((), captures)
@@ -548,7 +723,7 @@ def _dc_route_tenant_example_com__root(environ, start_response, parts, host, k):
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /'
     if host:
-        captures = host
+        captures = host.copy()  # the host entry's own dict is remembered
         old = environ.get("wsgiorg.routing_args")
         if old is None:
             environ["wsgiorg.routing_args"] = ((), captures)
@@ -585,16 +760,21 @@ _dc_state_tenant_example_com__orgs = ({}, _dc_state_tenant_example_com__orgs__an
 
 _dc_state_tenant_example_com__none = ({}, None, _dc_route_tenant_example_com__none, (_dc_route_tenant_example_com__user, _dc_route_tenant_example_com__root))
 
-_dc_state_tenant_example_com = (
+_dc_state_tenant_example_com = _dc_leaves(
+    (
+        {
+            'none': _dc_state_tenant_example_com__none,
+            'orgs': _dc_state_tenant_example_com__orgs,
+            'static': _dc_state_tenant_example_com__static,
+            'u': _dc_state_tenant_example_com__u,
+        },
+        _dc_state_tenant_example_com__any,
+        _dc_route_tenant_example_com__root,
+        (),
+    ),
+    ('{tenant}.example.com',),
     {
-        'none': _dc_state_tenant_example_com__none,
-        'orgs': _dc_state_tenant_example_com__orgs,
-        'static': _dc_state_tenant_example_com__static,
-        'u': _dc_state_tenant_example_com__u,
     },
-    _dc_state_tenant_example_com__any,
-    _dc_route_tenant_example_com__root,
-    (),
 )
 
 # -- default -------------------------------------------------------------------
@@ -644,14 +824,21 @@ _dc_apps_default__root = _dc_cache_default__root.apps
 
 _dc_state_default__any = ({}, None, _dc_route_default__page, (_dc_route_default__root,))
 
-_dc_state_default = ({}, _dc_state_default__any, _dc_route_default__root, ())
+_dc_state_default = _dc_leaves(
+    ({}, _dc_state_default__any, _dc_route_default__root, ()),
+    ('default',),
+    {
+    },
+)
 
 # -- hosts ----------------------------------------------------------------------
 # A host entry is (walker, root state, host captures, pattern index), with
 # False for a walker when the block has "/" routes only; or (None, app,
 # dispatchc.route, 0) for a block whose one route always answers.
-_dc_walk_1 = _dc_walker_1()
-_dc_walk_4 = _dc_walker_4()
+_dc_walk_1 = _dc_walker(1)
+
+_dc_walk_4 = _dc_walker(4)
+
 _DC_EXACT = {
 }
 # (literal labels, {suffix: {(capture labels, or 0 for "*", port): (entry,
@@ -690,6 +877,11 @@ def application(environ, start_response):
     if hit.__class__ is tuple:
         app, names, script, cut = hit
         environ["dispatchc.route"] = names[k]
+        if host:  # a host pattern's captures (the entry's own dict: copied)
+            old = environ.get("wsgiorg.routing_args")
+            environ["wsgiorg.routing_args"] = (
+                ((), host.copy()) if old is None else _dc_routing_args(old, host)
+            )
         return app(environ, start_response)
     if hit is None:
         return _dc_not_found(environ, start_response)

@@ -212,6 +212,24 @@ _DC_NO_CAPTURES = {}
 _DC_FALLBACK = object()
 
 
+def _dc_leaves(root, prefixes, leaves):
+    """A block's root state, with a state for each of its *leaf* routes,
+    given as ``{path: app}``: a literal route that no other route continues,
+    written in the module as one line. Each leaf's state is what the
+    compiler would have written out for it, hung under its parent (found by
+    the path's literal segments). ``prefixes``: the host part of
+    ``dispatchc.route`` for each pattern of the block."""
+    for path, app in leaves.items():
+        parent = root
+        *steps, segment = path.split("/")[1:]
+        for step in steps:
+            parent = parent[0][step]
+        chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
+        names = tuple(prefix + " " + path for prefix in prefixes)
+        parent[0][segment] = ({}, None, (app, names, path, len(path)), chain)
+    return root
+
+
 def _dc_routing_args(old, captures):
     """``wsgiorg.routing_args`` with a route's captures: an ``(args, kwargs)``
     already there keeps its args and has its kwargs updated; anything else
@@ -232,6 +250,11 @@ def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             environ["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures (the entry's own dict: copied)
+                old = environ.get("wsgiorg.routing_args")
+                environ["wsgiorg.routing_args"] = (
+                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                )
             if cut:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                 environ["PATH_INFO"] = path_info[cut:]
@@ -304,22 +327,15 @@ _dc_status_421 = _DcStatus('421 Misdirected Request')
 
 # -- host xn--bcher-kva.example, {shop}.xn--bcher-kva.example ------------------
 
-
 # / -> books:application
-def _dc_route_xn_bcher_kva_example__root(environ, start_response, parts, host, k):
-    app = _dc_app_books__application
-    environ["dispatchc.route"] = ('xn--bcher-kva.example /', '{shop}.xn--bcher-kva.example /')[k]
-    if host:
-        captures = host
-        old = environ.get("wsgiorg.routing_args")
-        if old is None:
-            environ["wsgiorg.routing_args"] = ((), captures)
-        else:
-            environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
-    return app(environ, start_response)
+_dc_route_xn_bcher_kva_example__root = (_dc_app_books__application, ('xn--bcher-kva.example /', '{shop}.xn--bcher-kva.example /'), '', 0)
 
-
-_dc_state_xn_bcher_kva_example = ({}, None, _dc_route_xn_bcher_kva_example__root, ())
+_dc_state_xn_bcher_kva_example = _dc_leaves(
+    ({}, None, _dc_route_xn_bcher_kva_example__root, ()),
+    ('xn--bcher-kva.example', '{shop}.xn--bcher-kva.example'),
+    {
+    },
+)
 
 # -- host {tenant}.{region}.example.com ----------------------------------------
 
@@ -337,7 +353,7 @@ def _dc_route_tenant_region_example_com__root(environ, start_response, parts, ho
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.{region}.example.com /'
     if host:
-        captures = host
+        captures = host.copy()  # the host entry's own dict is remembered
         old = environ.get("wsgiorg.routing_args")
         if old is None:
             environ["wsgiorg.routing_args"] = ((), captures)
@@ -349,7 +365,12 @@ def _dc_route_tenant_region_example_com__root(environ, start_response, parts, ho
 _dc_cache_tenant_region_example_com__root = _DcCache(_dc_factory_tenants__make_regional, 1024, 2, 'tenants:make_regional')
 _dc_apps_tenant_region_example_com__root = _dc_cache_tenant_region_example_com__root.apps
 
-_dc_state_tenant_region_example_com = ({}, None, _dc_route_tenant_region_example_com__root, ())
+_dc_state_tenant_region_example_com = _dc_leaves(
+    ({}, None, _dc_route_tenant_region_example_com__root, ()),
+    ('{tenant}.{region}.example.com',),
+    {
+    },
+)
 
 # -- host {tenant}.example.com -------------------------------------------------
 
@@ -366,7 +387,7 @@ def _dc_route_tenant_example_com__root(environ, start_response, parts, host, k):
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /'
     if host:
-        captures = host
+        captures = host.copy()  # the host entry's own dict is remembered
         old = environ.get("wsgiorg.routing_args")
         if old is None:
             environ["wsgiorg.routing_args"] = ((), captures)
@@ -378,7 +399,12 @@ def _dc_route_tenant_example_com__root(environ, start_response, parts, host, k):
 _dc_cache_tenant_example_com__root = _DcCache(_dc_factory_tenants__make_app, 1024, 1, 'tenants:make_app')
 _dc_apps_tenant_example_com__root = _dc_cache_tenant_example_com__root.apps
 
-_dc_state_tenant_example_com = ({}, None, _dc_route_tenant_example_com__root, ())
+_dc_state_tenant_example_com = _dc_leaves(
+    ({}, None, _dc_route_tenant_example_com__root, ()),
+    ('{tenant}.example.com',),
+    {
+    },
+)
 
 # -- host *.example.com --------------------------------------------------------
 # / -> status 421: answers every request (see the host entries)
@@ -448,6 +474,11 @@ def application(environ, start_response):
     if hit.__class__ is tuple:
         app, names, script, cut = hit
         environ["dispatchc.route"] = names[k]
+        if host:  # a host pattern's captures (the entry's own dict: copied)
+            old = environ.get("wsgiorg.routing_args")
+            environ["wsgiorg.routing_args"] = (
+                ((), host.copy()) if old is None else _dc_routing_args(old, host)
+            )
         return app(environ, start_response)
     if hit is None:
         return _dc_not_found(environ, start_response)
