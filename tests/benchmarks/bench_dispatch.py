@@ -1,13 +1,18 @@
-"""Per-request dispatch overhead of dispatchc against its peers (issue 5).
+"""Per-request dispatch overhead of dispatchc against its peers (issue 5),
+and the cost of building and importing large modules (issues 5 and 10).
 
 Run from the repository root::
 
     .venv/bin/python -m tests.benchmarks.bench_dispatch --markdown --plot docs/performance.png
 
-``--quick`` is a smoke run (N up to 1,000, few rounds, under a minute);
+``--quick`` is a smoke run (N up to 1,000, few rounds, one build timing);
 ``--strict`` exits 1 when a target fails (otherwise the exit status is 0: this
-is a report). The report goes to stdout, progress to stderr. See
-docs/performance.md for what is measured and the last results.
+is a report). ``--compare COMMAND`` builds everything also with another
+dispatchc (say, the previous commit's) and measures it as "dispatchc
+(before)" in the same interleaved runs; ``--callgrind`` adds instruction
+counts per request (valgrind). ``--build-only`` and ``--skip-builds`` run one
+half. The report goes to stdout, progress to stderr. See docs/performance.md
+for what is measured and the last results.
 
 Method. For every scenario and N, routing files are generated in a temporary
 directory, built with ``dispatchc build`` (a subprocess: the same command a
@@ -21,6 +26,10 @@ for about ``--budget-ms``; the order within a round is shuffled, so machine
 drift hits all alike. A dispatcher's time per call is its minimum over the
 rounds; its overhead is that minimum minus the baseline's minimum (same
 request, same environ copy per call).
+
+Builds are measured as whole processes (CPU time, wall clock, peak RSS from
+wait4(2)); imports in fresh processes, with a .pyc (warm) or from a fresh copy
+with none (cold).
 """
 
 from __future__ import annotations
@@ -643,19 +652,46 @@ class Usage:
     output: str  # stdout and stderr
 
 
+#: Runs ``argv[2:]`` and writes what wait4(2) says of it to the file ``argv[1]``,
+#: as /usr/bin/time does. A child's peak RSS (ru_maxrss) starts from that of
+#: the process it was forked from (Linux keeps it across exec), so the
+#: benchmark, whose own RSS is hundreds of MB, cannot fork the build itself:
+#: this small Python (no site) forks it instead.
+RUSAGE_CODE = """\
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    except OSError as exc:
+        print(f"{sys.argv[2]}: {exc.strerror}", file=sys.stderr, flush=True)
+    os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+code = os.waitstatus_to_exitcode(status)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{code} {wall} {usage.ru_utime + usage.ru_stime} {usage.ru_maxrss}")
+"""
+
+
 def run_child(cmd: list[str], env: dict[str, str] | None = None) -> Usage:
-    """Run ``cmd`` to the end and measure it (its own rusage, not its siblings')."""
-    with tempfile.TemporaryFile() as out:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-        out.seek(0)
-        output = out.read().decode("utf-8", "replace")
+    """Run ``cmd`` to the end and measure it: its own rusage, not its siblings'."""
+    with tempfile.TemporaryDirectory(prefix="dcbench-run-") as tmpdir:
+        report = Path(tmpdir) / "rusage"
+        output = Path(tmpdir) / "output"
+        with output.open("wb") as out:
+            subprocess.run(
+                [sys.executable, "-S", "-c", RUSAGE_CODE, str(report), *cmd],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                check=True,
+            )
+        code, wall, cpu, maxrss = report.read_text().split()
+        text = output.read_bytes().decode("utf-8", "replace")
     kib = 1024 if sys.platform == "darwin" else 1  # ru_maxrss: bytes on macOS, KiB on Linux
-    rss_mb = usage.ru_maxrss / kib / 1024
-    return Usage(wall, usage.ru_utime + usage.ru_stime, rss_mb, proc.returncode, output)
+    return Usage(float(wall), float(cpu), int(maxrss) / kib / 1024, int(code), text)
 
 
 @dataclass
@@ -1135,12 +1171,13 @@ def progress(text: str) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m tests.benchmarks.bench_dispatch",
-        description="Per-request dispatch overhead of dispatchc against its peers (issue 5).",
+        description="Per-request dispatch overhead of dispatchc against its peers (issue 5), "
+        "and the cost of building and importing large modules (issues 5 and 10).",
     )
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smoke run: N up to 1,000, few rounds, one build timing",
+        help="smoke run: N up to 1,000, few rounds, one build of the mounts files",
     )
     parser.add_argument("--markdown", action="store_true", help="print the report as Markdown")
     parser.add_argument(
