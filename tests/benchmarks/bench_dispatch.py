@@ -1404,8 +1404,9 @@ def report_dispatchc(report: Report, results: list[ScenarioResult], sizes: list[
             if counted:
                 counts = [result.instructions.get((n, label)) for label in order]
                 row += [fmt_ns(c) for c in counts]
-                if before_after:
-                    row.append(fmt_ratio(ratio(counts[1], counts[0])))
+                if before_after:  # counted at the smallest and largest N only
+                    counted_here = any(c is not None for c in counts)
+                    row.append(fmt_ratio(ratio(counts[1], counts[0])) if counted_here else "—")
             rows.append(row)
     report.heading("Before and after" if before_after else "Instructions per request")
     text = "Overhead per request of each dispatchc build, in ns (from the interleaved runs above)"
