@@ -19,7 +19,7 @@ from pathlib import Path
 from . import targets
 from ._version import __version__
 from .checks import check
-from .compiler import analyse, compile_source, load
+from .compiler import analyse, compile_source, gc_paused, load
 from .diagnostics import Diagnostic, printable, render_github, render_json, render_text, sort_key
 from .errors import DispatchError, UsageError
 from .files import (
@@ -276,6 +276,13 @@ def _built_for(outputs: list[Path]) -> list[str]:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    # Nothing a build allocates is garbage before it ends: the cyclic
+    # collector would only traverse the tables (a tenth of a large build).
+    with gc_paused():
+        return _build(args)
+
+
+def _build(args: argparse.Namespace) -> int:
     files: list[Path] = args.files
     target = targets.get(args.target or targets.DEFAULT)
     options = _upstream_options(args)
@@ -403,6 +410,21 @@ def _check(compiled: list[tuple[Path, str]]) -> int:
         )
         sys.stdout.writelines(diff)
     return status
+
+
+def run() -> None:
+    """The ``dispatchc`` console script: ``main``, then exit at once.
+
+    A build of 100,000 routes leaves a large heap behind; letting the
+    interpreter free it object by object cost a third of a second, for
+    nothing (mypy's console script does the same)."""
+    status = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        status = status or 1
+    os._exit(status)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -622,13 +622,12 @@ def _dc_route_subdomain_example_com__root(environ, start_response, parts, host, 
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{subdomain}.example.com /'
-    if host:
-        captures = host.copy()  # the host entry's own dict is remembered
-        old = environ.get("wsgiorg.routing_args")
-        if old is None:
-            environ["wsgiorg.routing_args"] = ((), captures)
-        else:
-            environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
+    captures = {'subdomain': v0}
+    old = environ.get("wsgiorg.routing_args")
+    if old is None:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
     return app(environ, start_response)
 
 

@@ -296,9 +296,9 @@ class Scrambler:
         if kind in ("import_target", "name_target"):
             return str(kids[0])
         if kind == "status_target":
-            return "status" + self.ws() + str(kids[0])
+            return "status" + self.ws() + str(kids[1])
         if kind == "redirect_target":
-            return "redirect" + self.ws() + str(kids[0]) + self.ws() + str(kids[1])
+            return "redirect" + self.ws() + str(kids[1]) + self.ws() + str(kids[2])
         args = [str(a.children[0]) for a in kids[1:] if a is not None]
         sep = [self.ws(True) + "," + self.ws(True) for _ in args[1:]]
         inner = args[0] if args else ""
@@ -310,13 +310,13 @@ class Scrambler:
         out = ""
         for node in nodes:
             if node.data == "cache_option":
-                out += self.ws() + "cache" + self.ws() + str(node.children[0])
+                out += self.ws() + "cache" + self.ws() + str(node.children[1])
             else:
                 out += self.ws() + "lazy"
         return out
 
     def use(self, node: Tree) -> str:
-        name, target, *options = node.children
+        _keyword, name, target, *options = node.children
         parts = ["use", self.ws(), str(name), self.ws(True), "=", self.ws(True)]
         return "".join(parts) + self.target(target) + self.options(options)
 
@@ -326,7 +326,7 @@ class Scrambler:
         return "".join(parts) + self.target(target) + self.options(options)
 
     def block(self, node: Tree) -> str:
-        *patterns, block = node.children
+        _keyword, *patterns, block = node.children
         if node.data == "host_block":
             head = "host" + self.ws()
             texts = [str(p.children[0]) for p in patterns]

@@ -25,6 +25,5 @@ def parser() -> Lark:
     return Lark(
         grammar_text(),
         parser="lalr",
-        propagate_positions=True,
         maybe_placeholders=True,
     )

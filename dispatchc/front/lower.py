@@ -44,10 +44,28 @@ REDIRECT_CODES = (301, 302, 303, 307, 308)
 
 
 def span_of(node: Tree | Token) -> Span:
+    """Where a token, or a tree (from its first token to its last), is."""
     if isinstance(node, Token):
         return Span(node.line, node.column, node.end_line, node.end_column)
-    meta = node.meta
-    return Span(meta.line, meta.column, meta.end_line, meta.end_column)
+    first, last = _edge(node, 0), _edge(node, -1)
+    if first is None or last is None:  # pragma: no cover - every tree holds a token
+        return Span(0, 0, 0, 0)
+    return Span(first.line, first.column, last.end_line, last.end_column)
+
+
+def _edge(node: Tree | Token | None, end: int) -> Token | None:
+    """The first (``end`` 0) or last (-1) token of a tree. (The parser does
+    not propagate positions to trees: that cost a tenth of a large build;
+    keywords are kept in the tree instead, so a statement starts at its
+    keyword.)"""
+    if node is None or isinstance(node, Token):
+        return node
+    children = node.children if end == 0 else reversed(node.children)
+    for child in children:
+        found = _edge(child, end)
+        if found is not None:
+            return found
+    return None
 
 
 @dataclass
@@ -130,17 +148,17 @@ class _Lowerer:
         if kind == "name_target":
             return str(node.children[0])
         if kind == "status_target":
-            code = _number(node.children[0])
+            code = _number(node.children[1])
             if code is None or not 200 <= code <= 599:
                 self.error(
                     "E305",
-                    f"status code {_shown(node.children[0])} is not between 200 and 599",
-                    span_of(node.children[0]),
+                    f"status code {_shown(node.children[1])} is not between 200 and 599",
+                    span_of(node.children[1]),
                 )
                 return None
             return StatusTarget(code, span=span)
         if kind == "redirect_target":
-            code_tok, url_tok = node.children
+            _keyword, code_tok, url_tok = node.children
             code = _number(code_tok)
             url = self.string(url_tok)
             ok = True
@@ -210,13 +228,13 @@ class _Lowerer:
                 if opts.cache_span is not None:
                     self.error("E309", "'cache' is given twice", span)
                     continue
-                size = _number(node.children[0])
+                size = _number(node.children[1])
                 if size is None or size < 0:
-                    what = "negative" if str(node.children[0]).startswith("-") else "too large"
+                    what = "negative" if str(node.children[1]).startswith("-") else "too large"
                     self.error(
                         "E309",
-                        f"cache size {_shown(node.children[0])} is {what}",
-                        span_of(node.children[0]),
+                        f"cache size {_shown(node.children[1])} is {what}",
+                        span_of(node.children[1]),
                     )
                     continue
                 opts.cache, opts.cache_span = size, span
@@ -263,7 +281,7 @@ class _Lowerer:
     # -- statements --------------------------------------------------------
 
     def use(self, node: Tree) -> None:
-        name_tok, target_node, *option_nodes = node.children
+        _keyword, name_tok, target_node, *option_nodes = node.children
         name = str(name_tok)
         span = span_of(name_tok)
         if name in RESERVED or keyword.iskeyword(name):
@@ -351,7 +369,7 @@ class _Lowerer:
 
     def path(self, token: Token) -> PathPattern | None:
         try:
-            return replace(parse_path(str(token)), span=span_of(token))
+            return parse_path(str(token), span_of(token))
         except PatternError as exc:
             span = span_of(token).shifted(exc.offset, exc.width)
             self.error(exc.code or "E202", exc.message, span, exc.help)
@@ -484,7 +502,7 @@ def _capture_help(path: PathPattern, hosts: tuple[HostPattern, ...]) -> str:
 def lower(tree: Tree) -> tuple[RouteTable, list[Diagnostic]]:
     lw = _Lowerer()
     statements = [c for c in tree.children if isinstance(c, Tree)]
-    lw.names = {str(n.children[0]) for n in statements if n.data == "use_stmt"}
+    lw.names = {str(n.children[1]) for n in statements if n.data == "use_stmt"}
     # `use` first: a name may be used before the line that defines it.
     for node in statements:
         if node.data == "use_stmt":
@@ -499,7 +517,7 @@ def lower(tree: Tree) -> tuple[RouteTable, list[Diagnostic]]:
     for node in statements:
         lw.failed = []
         if node.data == "host_block":
-            *pattern_nodes, block_node = node.children
+            _keyword, *pattern_nodes, block_node = node.children
             patterns = tuple(p for p in (lw.host_pattern(n) for n in pattern_nodes) if p)
             hosts_lost = hosts_lost or len(patterns) < len(pattern_nodes)
             routes = lw.block(block_node, patterns)
@@ -519,7 +537,7 @@ def lower(tree: Tree) -> tuple[RouteTable, list[Diagnostic]]:
                 )
             else:
                 default_node_span = span
-            default_routes.extend(lw.block(node.children[0], ()))
+            default_routes.extend(lw.block(node.children[1], ()))
             default_failed += lw.failed
             default_span = default_span or span
         elif node.data == "route":

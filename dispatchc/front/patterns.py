@@ -12,6 +12,7 @@ import re
 import string
 
 from ..ir import HostPattern, PathPattern, Segment, UrlPart
+from ..source import Span
 
 HOST_CHARS = frozenset(string.ascii_lowercase + string.digits + "-_")
 MAX_HOST = 253
@@ -187,11 +188,12 @@ def path_info_form(literal: str) -> str:
     return literal.encode("utf-8").decode("latin-1")
 
 
-def parse_path(text: str) -> PathPattern:
+def parse_path(text: str, span: Span | None = None) -> PathPattern:
+    """The pattern of a path (``span``: where it is written)."""
     if not text.startswith("/"):
         raise PatternError("a path pattern starts with '/'", 0, len(text))
     if text == "/":
-        return PathPattern(text, ())
+        return PathPattern(text, ()) if span is None else PathPattern(text, (), span)
     if text.endswith("/"):
         raise PatternError(
             "trailing '/' in path pattern",
@@ -224,7 +226,9 @@ def parse_path(text: str) -> PathPattern:
                 )
             segments.append(Segment(literal=path_info_form(raw)))
         at += len(raw) + 1
-    return PathPattern(text, tuple(segments))
+    if span is None:
+        return PathPattern(text, tuple(segments))
+    return PathPattern(text, tuple(segments), span)
 
 
 _URL_SAFE = frozenset(string.ascii_letters + string.digits + "-._~:/?#[]@!$&'()*+,;=%")

@@ -134,9 +134,9 @@ def _target(node: Tree | Token) -> str:
     if kind in ("import_target", "name_target"):
         return str(kids[0])
     if kind == "status_target":
-        return f"status {kids[0]}"
+        return f"status {kids[1]}"
     if kind == "redirect_target":
-        return f"redirect {kids[0]} {kids[1]}"
+        return f"redirect {kids[1]} {kids[2]}"
     if kind == "factory_target":
         args = ", ".join(str(a.children[0]) for a in kids[1:] if a is not None)
         return f"{kids[0]}({args})"
@@ -145,7 +145,7 @@ def _target(node: Tree | Token) -> str:
 
 def _option(node: Tree) -> str:
     if node.data == "cache_option":
-        return f"cache {node.children[0]}"
+        return f"cache {node.children[1]}"
     return "lazy" if node.data == "lazy_option" else "wsgi"
 
 
@@ -207,7 +207,7 @@ def _events(text: str, tree: Tree, comments: list[Token]) -> list[_Event]:
     def statement(node: Tree) -> None:
         meta = node.meta
         if node.data == "use_stmt":
-            name, target, *options = node.children
+            _keyword, name, target, *options = node.children
             rest = _with_options(target, options)
             events.append(_Event(meta.line, meta.column, meta.end_line, "use", str(name), rest))
         elif node.data == "route":
@@ -215,7 +215,7 @@ def _events(text: str, tree: Tree, comments: list[Token]) -> list[_Event]:
             rest = _with_options(target, options)
             events.append(_Event(meta.line, meta.column, meta.end_line, "route", str(path), rest))
         else:
-            *patterns, block = node.children
+            _keyword, *patterns, block = node.children
             if node.data == "host_block":
                 head = "host " + ", ".join(str(p.children[0]) for p in patterns) + " {"
             else:

@@ -175,7 +175,7 @@ def target_comment(route: RoutePlan, with_wsgi: bool = True) -> str:
     without the ``wsgi`` option unless ``with_wsgi`` (the WSGI target
     ignores it, and its output does not change with it)."""
     target = route.target
-    if route.route.use or with_wsgi or not isinstance(target, AppTarget | FactoryTarget):
+    if route.route.use or with_wsgi or not getattr(target, "wsgi", False):
         text = route.route.target_text
     else:
         text = target_text(replace(target, wsgi=False))
@@ -328,6 +328,12 @@ def function_route(
         needed |= {str(a.value) for a in target.args if a.kind == "capture"}
     elif isinstance(target, RedirectTarget):
         needed |= {p.value for p in target.parts if p.kind == "capture"}
+    # When every pattern of the block captures the same names, the route's
+    # captures are a dict built from its variables (as cheap as it gets);
+    # else the host entry's captures are copied (``**host``).
+    uniform = len({frozenset(p.captures) for p in block.patterns}) == 1
+    host_names = block.patterns[0].captures if uniform and block.patterns else ()
+    needed |= set(host_names)
     for name in sorted({c for p in block.patterns for c in p.captures} & needed):
         variables[name] = var = f"v{len(variables)}"
         loads.append((var, "host", name))
@@ -345,8 +351,8 @@ def function_route(
         "comment": target_comment(route, dialect.with_wsgi),
         "loads": loads,
         "names": route_names(block, route),
-        "host_captures": host_captures(block),
-        "captures": [(name, variables[name]) for name in route.path.captures],
+        "host_captures": host_captures(block) and not host_names,
+        "captures": [(name, variables[name]) for name in (*host_names, *route.path.captures)],
         "script": concat(script) if segments else None,
         # All literal: the cut is known; as deep as the block's table: the
         # rest of the path is the last piece of the split.
@@ -434,7 +440,7 @@ def block_data(block: BlockPlan, names: Names, has_hosts: bool, dialect: Dialect
     data["root"] = data["states"][-1]["name"]
     # The leaves, by path: the root state's _dc_leaves hangs each in place.
     data["leaves"] = sorted(
-        (route.path.text, routes[route.rank], target_comment(route, dialect.with_wsgi))
+        (route.path.text, routes[route.rank], routes[route.rank]["comment"])
         for route in found.values()
     )
     return data
