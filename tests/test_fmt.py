@@ -299,7 +299,7 @@ class Scrambler:
             return "status" + self.ws() + str(kids[1])
         if kind == "redirect_target":
             return "redirect" + self.ws() + str(kids[1]) + self.ws() + str(kids[2])
-        args = [str(a.children[0]) for a in kids[1:] if a is not None]
+        args = [str(a.children[0]) for a in kids[1:-1] if a is not None]
         sep = [self.ws(True) + "," + self.ws(True) for _ in args[1:]]
         inner = args[0] if args else ""
         for s, a in zip(sep, args[1:], strict=True):

@@ -134,7 +134,7 @@ def test_wheel_ships_grammar_templates_and_run_time(wheel):
         entry_points = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         assert entry_points, "no entry_points.txt in the wheel"
         text = archive.read(entry_points[0]).decode("utf-8")
-        assert "dispatchc = dispatchc.cli:main" in text
+        assert "dispatchc = dispatchc.cli:run" in text
         assert not any(n.startswith(("tests/", "samples/", ".venv/")) for n in names)
 
 

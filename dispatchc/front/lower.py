@@ -193,7 +193,7 @@ class _Lowerer:
             return AppTarget(*ref, span=span) if ref else None
         args: list[Arg] = []
         ok = ref is not None
-        for child in node.children[1:]:
+        for child in node.children[1:-1]:  # the arguments, between the name and ")"
             if child is None:
                 continue
             if child.data == "capture_arg":

@@ -138,7 +138,7 @@ def _target(node: Tree | Token) -> str:
     if kind == "redirect_target":
         return f"redirect {kids[1]} {kids[2]}"
     if kind == "factory_target":
-        args = ", ".join(str(a.children[0]) for a in kids[1:] if a is not None)
+        args = ", ".join(str(a.children[0]) for a in kids[1:-1] if a is not None)
         return f"{kids[0]}({args})"
     raise AssertionError(f"unknown target {kind}")  # pragma: no cover
 

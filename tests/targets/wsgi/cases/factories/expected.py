@@ -590,7 +590,7 @@ def _dc_route_tenant_example_com__orgs_org_repos_repo(environ, start_response, p
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /orgs/{org}/repos/{repo}'
-    captures = {**host, 'org': v1, 'repo': v2}
+    captures = {'tenant': v0, 'org': v1, 'repo': v2}
     old = environ.get("wsgiorg.routing_args")
     if old is None:
         environ["wsgiorg.routing_args"] = ((), captures)
@@ -607,8 +607,9 @@ _dc_apps_tenant_example_com__orgs_org_repos_repo = _dc_cache_tenant_example_com_
 
 # /u/{user} -> user_app
 def _dc_route_tenant_example_com__u_user(environ, start_response, parts, host, k):
-    v0 = parts[2]
-    key = v0
+    v0 = host['tenant']
+    v1 = parts[2]
+    key = v1
     try:
         app = _dc_apps_tenant_example_com__u_user[key]
     except KeyError:  # not made yet, or dropped from the cache
@@ -616,13 +617,13 @@ def _dc_route_tenant_example_com__u_user(environ, start_response, parts, host, k
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /u/{user}'
-    captures = {**host, 'user': v0}
+    captures = {'tenant': v0, 'user': v1}
     old = environ.get("wsgiorg.routing_args")
     if old is None:
         environ["wsgiorg.routing_args"] = ((), captures)
     else:
         environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
-    script = '/u/' + v0
+    script = '/u/' + v1
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
     environ["PATH_INFO"] = environ["PATH_INFO"][len(script) :]
     return app(environ, start_response)
@@ -634,6 +635,7 @@ _dc_apps_tenant_example_com__u_user = _dc_cache_tenant_example_com__u_user.apps
 
 # /none -> statics:make()
 def _dc_route_tenant_example_com__none(environ, start_response, parts, host, k):
+    v0 = host['tenant']
     key = ()
     try:
         app = _dc_apps_tenant_example_com__none[key]
@@ -642,13 +644,12 @@ def _dc_route_tenant_example_com__none(environ, start_response, parts, host, k):
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /none'
-    if host:
-        captures = host.copy()  # the host entry's own dict is remembered
-        old = environ.get("wsgiorg.routing_args")
-        if old is None:
-            environ["wsgiorg.routing_args"] = ((), captures)
-        else:
-            environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
+    captures = {'tenant': v0}
+    old = environ.get("wsgiorg.routing_args")
+    if old is None:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/none'
     environ["PATH_INFO"] = environ["PATH_INFO"][5 :]
     return app(environ, start_response)
@@ -660,6 +661,7 @@ _dc_apps_tenant_example_com__none = _dc_cache_tenant_example_com__none.apps
 
 # /static -> statics:make("static", -1) lazy
 def _dc_route_tenant_example_com__static(environ, start_response, parts, host, k):
+    v0 = host['tenant']
     key = ('static', -1)
     try:
         app = _dc_apps_tenant_example_com__static[key]
@@ -668,13 +670,12 @@ def _dc_route_tenant_example_com__static(environ, start_response, parts, host, k
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /static'
-    if host:
-        captures = host.copy()  # the host entry's own dict is remembered
-        old = environ.get("wsgiorg.routing_args")
-        if old is None:
-            environ["wsgiorg.routing_args"] = ((), captures)
-        else:
-            environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
+    captures = {'tenant': v0}
+    old = environ.get("wsgiorg.routing_args")
+    if old is None:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/static'
     environ["PATH_INFO"] = environ["PATH_INFO"][7 :]
     return app(environ, start_response)
@@ -686,8 +687,9 @@ _dc_apps_tenant_example_com__static = _dc_cache_tenant_example_com__static.apps
 
 # /{user} -> user_app
 def _dc_route_tenant_example_com__user(environ, start_response, parts, host, k):
-    v0 = parts[1]
-    key = v0
+    v0 = host['tenant']
+    v1 = parts[1]
+    key = v1
     try:
         app = _dc_apps_tenant_example_com__user[key]
     except KeyError:  # not made yet, or dropped from the cache
@@ -695,13 +697,13 @@ def _dc_route_tenant_example_com__user(environ, start_response, parts, host, k):
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /{user}'
-    captures = {**host, 'user': v0}
+    captures = {'tenant': v0, 'user': v1}
     old = environ.get("wsgiorg.routing_args")
     if old is None:
         environ["wsgiorg.routing_args"] = ((), captures)
     else:
         environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
-    script = '/' + v0
+    script = '/' + v1
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
     environ["PATH_INFO"] = environ["PATH_INFO"][len(script) :]
     return app(environ, start_response)
@@ -722,13 +724,12 @@ def _dc_route_tenant_example_com__root(environ, start_response, parts, host, k):
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /'
-    if host:
-        captures = host.copy()  # the host entry's own dict is remembered
-        old = environ.get("wsgiorg.routing_args")
-        if old is None:
-            environ["wsgiorg.routing_args"] = ((), captures)
-        else:
-            environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
+    captures = {'tenant': v0}
+    old = environ.get("wsgiorg.routing_args")
+    if old is None:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
     return app(environ, start_response)
 
 

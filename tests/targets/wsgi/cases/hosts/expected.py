@@ -352,13 +352,12 @@ def _dc_route_tenant_region_example_com__root(environ, start_response, parts, ho
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.{region}.example.com /'
-    if host:
-        captures = host.copy()  # the host entry's own dict is remembered
-        old = environ.get("wsgiorg.routing_args")
-        if old is None:
-            environ["wsgiorg.routing_args"] = ((), captures)
-        else:
-            environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
+    captures = {'tenant': v1, 'region': v0}
+    old = environ.get("wsgiorg.routing_args")
+    if old is None:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
     return app(environ, start_response)
 
 
@@ -386,13 +385,12 @@ def _dc_route_tenant_example_com__root(environ, start_response, parts, host, k):
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /'
-    if host:
-        captures = host.copy()  # the host entry's own dict is remembered
-        old = environ.get("wsgiorg.routing_args")
-        if old is None:
-            environ["wsgiorg.routing_args"] = ((), captures)
-        else:
-            environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
+    captures = {'tenant': v0}
+    old = environ.get("wsgiorg.routing_args")
+    if old is None:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
     return app(environ, start_response)
 
 

@@ -560,7 +560,7 @@ def _dc_route_user_people_example_com__page(environ, start_response, parts, host
     v0 = host['user']
     v1 = parts[1]
     environ["dispatchc.route"] = '{user}.people.example.com /{page}'
-    captures = {**host, 'page': v1}
+    captures = {'user': v0, 'page': v1}
     old = environ.get("wsgiorg.routing_args")
     if old is None:
         environ["wsgiorg.routing_args"] = ((), captures)
@@ -575,13 +575,12 @@ def _dc_route_user_people_example_com__page(environ, start_response, parts, host
 def _dc_route_user_people_example_com__root(environ, start_response, parts, host, k):
     v0 = host['user']
     environ["dispatchc.route"] = '{user}.people.example.com /'
-    if host:
-        captures = host.copy()  # the host entry's own dict is remembered
-        old = environ.get("wsgiorg.routing_args")
-        if old is None:
-            environ["wsgiorg.routing_args"] = ((), captures)
-        else:
-            environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
+    captures = {'user': v0}
+    old = environ.get("wsgiorg.routing_args")
+    if old is None:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
     return _dc_redirect(environ, start_response, '307 Temporary Redirect', '/users/' + _dc_quote(v0, ''))
 
 
