@@ -22,8 +22,9 @@ from ...diagnostics import Diagnostic
 from ...ir import AppTarget
 from ...plan import Plan
 from ..base import Job
-from ..python.emit import Dialect, Names, module_text, pyrepr, walker
+from ..python.emit import Dialect, Names, module_text, walker
 from ..python.emit import context as shared_context
+from ..python.emit import environment as shared_environment
 from ..python.select import Runtime
 
 RUNTIME_MODULES = (
@@ -64,19 +65,8 @@ def runtime() -> Runtime:
     return Runtime(RUNTIME_MODULES)
 
 
-@functools.cache
 def environment() -> jinja2.Environment:
-    """Built once per process: compiling the template is most of a small build."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("dispatchc.targets.asgi", "."),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    env.filters["pyrepr"] = pyrepr
-    return env
+    return shared_environment("dispatchc.targets.asgi")
 
 
 def _lifespan(target: object) -> bool:

@@ -9,9 +9,12 @@ repr'd, capture sources), never fragments of Python to paste.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Container
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+import jinja2
 
 from ..._version import __version__
 from ...front.patterns import may_start_with_two_slashes
@@ -518,6 +521,23 @@ def context(plan: Plan, dialect: Dialect) -> dict[str, Any]:
     else:
         ctx["default"] = blocks[plan.default.name] if plan.default is not None else None
     return ctx
+
+
+@functools.cache
+def environment(package: str) -> jinja2.Environment:
+    """The templates of the target in ``package`` (``module.py.j2`` and
+    ``frame.py.j2``), with the ``pyrepr`` filter; built once per process:
+    compiling the templates is most of a small build."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader(package, "."),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["pyrepr"] = pyrepr
+    return env
 
 
 def module_text(

@@ -20,8 +20,9 @@ from ...plan import Plan
 from ...plan.upstreams import project
 from ..base import Job
 from ..nginx.upstreams import Resolved, given, relative_name, resolve_once
-from ..python.emit import Dialect, comment_path, module_text, pyrepr, same
+from ..python.emit import Dialect, comment_path, module_text, same
 from ..python.emit import context as shared_context
+from ..python.emit import environment as shared_environment
 from ..python.select import Runtime
 
 RUNTIME_MODULES = (
@@ -46,19 +47,8 @@ def runtime() -> Runtime:
     return Runtime(RUNTIME_MODULES)
 
 
-@functools.cache
 def environment() -> jinja2.Environment:
-    """Built once per process: compiling the template is most of a small build."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("dispatchc.targets.wsgi", "."),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    env.filters["pyrepr"] = pyrepr
-    return env
+    return shared_environment("dispatchc.targets.wsgi")
 
 
 #: The WSGI target matches PATH_INFO as it is, and ignores the wsgi option.
