@@ -568,7 +568,11 @@ class _Writer:
         head = _Out([])
         upstreams = job.options["upstreams"]
         assert isinstance(upstreams, Input)
-        head.add(0, f"# {HEADER} {__version__}. Do not edit: change the sources and rebuild.")
+        head.add(
+            0,
+            f"# {HEADER} {__version__} for --target nginx. "
+            "Do not edit: change the sources and rebuild.",
+        )
         head.add(0, f"# Source sha256: {job.source.sha256}")
         head.add(0, f"# Source: {_comment_path(job.source_name)}")
         head.add(0, f"# Upstreams sha256: {self.upstreams.source.sha256}")
