@@ -28,8 +28,7 @@ raising, which is what ``dispatchc lint`` uses. See docs/ for the language,
 the diagnostics and the generated code.
 """
 
-__version__ = "0.1.0"
-
+from ._version import __version__ as __version__
 from .compiler import Result as Result  # noqa: E402
 from .compiler import analyse as analyse  # noqa: E402
 from .compiler import compile_file as compile_file  # noqa: E402

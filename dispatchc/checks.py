@@ -8,7 +8,9 @@ The rules also run on the partial table that ``lower`` returns with errors
 (SPEC §6: every warning in one run, as ruff does), so each one takes what
 an error left out into account (``RouteTable.referenced``,
 ``RouteTable.hosts_lost``, ``Block.failed``) rather than warn about a gap
-that the error made.
+that the error made. Such a table has no plan, so the rules read the IR;
+where precedence matters (a redirect loop) they ask the reference matcher,
+which follows the plan's order (``plan/order.py``).
 """
 
 from __future__ import annotations
@@ -18,18 +20,8 @@ from dataclasses import replace
 from urllib.parse import urlsplit
 
 from .diagnostics import Diagnostic
-from .ir import (
-    AppTarget,
-    Block,
-    FactoryTarget,
-    PathPattern,
-    RedirectTarget,
-    Route,
-    RouteTable,
-    StatusTarget,
-    Target,
-)
-from .matcher import BlockChoice, choose_block, path_candidates
+from .ir import Block, PathPattern, RedirectTarget, Route, RouteTable, StatusTarget, target_text
+from .plan.matcher import BlockChoice, choose_block, path_candidates
 from .source import Span
 
 Rule = Callable[[RouteTable], Iterator[Diagnostic]]
@@ -80,21 +72,11 @@ def no_root_route(table: RouteTable) -> Iterator[Diagnostic]:
         )
 
 
-def _identity(target: Target) -> tuple[object, ...]:
-    if isinstance(target, AppTarget):
-        return ("app", target.module, target.attr)
-    if isinstance(target, FactoryTarget):
-        return ("factory", target.module, target.attr, target.args)
-    if isinstance(target, StatusTarget):
-        return ("status", target.code)
-    return ("redirect", target.code, target.url)
-
-
 @rule
 def duplicate_target(table: RouteTable) -> Iterator[Diagnostic]:
-    first: dict[tuple[object, ...], str] = {}
+    first: dict[str, str] = {}
     for use in sorted(table.uses, key=lambda u: (u.span.line, u.span.column)):
-        key = _identity(use.target)
+        key = target_text(use.target, with_options=False)  # what it is, options aside
         if key in first:
             yield Diagnostic(
                 "W104",

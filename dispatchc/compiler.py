@@ -1,7 +1,8 @@
-"""Wire the stages together: bytes -> Source -> Tree -> IR -> Python source.
+"""Wire the stages together: bytes -> Source -> IR -> plan -> a target's text.
 
-Also where outputs are written: atomically, and only when every input of a
-run compiled (SPEC §6).
+``analyse`` reads a file and collects every diagnostic (what ``lint``
+needs); ``compile_source`` turns a file without errors into one target's
+output. Reading and writing files is ``files.py``'s.
 """
 
 from __future__ import annotations
@@ -9,42 +10,42 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import re
-import secrets
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .codegen import generate
+from . import targets
 from .diagnostics import Diagnostic, sort_key
 from .errors import DispatchError
+from .front.lower import lower
+from .front.parser import decode, parse
 from .ir import RouteTable
-from .lower import lower
-from .parser import decode, parse
+from .plan import Plan, PlanError
+from .plan import build as build_plan
 from .source import Source
-from .tables import check_sizes
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 
 @dataclass
 class Result:
-    """The outcome of reading one routing file."""
+    """The outcome of reading one routing file: its table and plan when it
+    has no errors, and every diagnostic found."""
 
     source: Source
     table: RouteTable | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    plan: Plan | None = None
 
     @property
     def ok(self) -> bool:
-        return self.table is not None and not any(d.is_error for d in self.diagnostics)
+        return self.plan is not None and not any(d.is_error for d in self.diagnostics)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
 
 
 @contextlib.contextmanager
-def _gc_paused():  # type: ignore[no-untyped-def]
+def gc_paused():  # type: ignore[no-untyped-def]
     """Compiling allocates many small objects while a large parse tree is
     alive, so the cyclic collector would keep traversing it (30 % of a
     10,000-route build); everything is freed by reference counting anyway,
@@ -59,38 +60,38 @@ def _gc_paused():  # type: ignore[no-untyped-def]
 
 
 def analyse(path: str, raw: bytes) -> Result:
-    """Parse and lower one file, collecting every diagnostic."""
-    with _gc_paused():
-        return _analyse(path, raw)
+    """Parse, lower and plan one file, collecting every diagnostic."""
+    with gc_paused():
+        try:
+            source = decode(path, raw)
+            tree = parse(source)
+        except DispatchError as exc:
+            return Result(exc.source, None, exc.diagnostics)
+        table, diagnostics = lower(tree)
+        del tree
+        built = None
+        if not any(d.is_error for d in diagnostics):
+            try:
+                built = build_plan(table)
+            except PlanError as exc:
+                diagnostics += exc.diagnostics
+        return Result(source, table, sorted(diagnostics, key=sort_key), built)
 
 
-def _analyse(path: str, raw: bytes) -> Result:
-    try:
-        source = decode(path, raw)
-        tree = parse(source)
-    except DispatchError as exc:
-        return Result(exc.source, None, exc.diagnostics)
-    table, diagnostics = lower(tree)
-    if not any(d.is_error for d in diagnostics):
-        diagnostics += check_sizes(table)
-    return Result(source, table, sorted(diagnostics, key=sort_key))
-
-
-def _compiled(path: str, raw: bytes) -> tuple[RouteTable, Source]:
-    """The IR of a file and its decoded source, or DispatchError with all its errors."""
+def load(path: str, raw: bytes) -> Result:
+    """A file without errors (its table and plan); DispatchError with all
+    its errors otherwise."""
     result = analyse(path, raw)
-    if not result.ok or result.table is None:
-        raise DispatchError(result.source, [d for d in result.diagnostics if d.is_error])
-    return result.table, result.source
+    if not result.ok:
+        raise DispatchError(result.source, result.errors)
+    return result
 
 
 def load_table(path: str, raw: bytes) -> RouteTable:
-    """The IR of a file, or DispatchError with all its errors."""
-    return _compiled(path, raw)[0]
-
-
-def default_output(path: Path) -> Path:
-    return path.with_suffix(".py")
+    """The IR of a file without errors; DispatchError otherwise."""
+    table = load(path, raw).table
+    assert table is not None
+    return table
 
 
 def source_name(source_path: Path, output: Path) -> str:
@@ -99,182 +100,32 @@ def source_name(source_path: Path, output: Path) -> str:
     return rel.replace(os.sep, "/")
 
 
+def compile_source(
+    path: Path,
+    raw: bytes,
+    output: Path,
+    target: str = targets.DEFAULT,
+    options: dict[str, Any] | None = None,
+    warnings: list[tuple[Source, Diagnostic]] | None = None,
+) -> str:
+    """The text of ``target``'s output for one routing file, written to
+    ``output`` (its header names the source relative to it); DispatchError
+    with every error of the file, or what the target cannot express. The
+    target's warnings are added to ``warnings`` when it is given."""
+    result = load(str(path), raw)
+    assert result.plan is not None
+    job = targets.Job(result.plan, result.source, source_name(path, output), options or {}, output)
+    chosen = targets.get(target)
+    found = sorted(chosen.check(job), key=sort_key)
+    if any(d.is_error for d in found):
+        raise DispatchError(result.source, found)
+    if warnings is not None:
+        warnings.extend((result.source, d) for d in found)
+    with gc_paused():
+        return chosen.emit(job)
+
+
 def compile_file(path: Path, output: Path, raw: bytes | None = None) -> str:
-    """Compile one routing file for ``output``; raise DispatchError on errors."""
-    data = path.read_bytes() if raw is None else raw
-    with _gc_paused():
-        table, source = _compiled(str(path), data)
-        return generate(table, source, source_name(path, output))
-
-
-# The first line of every generated file, whatever its target (a comment in
-# the target's syntax starting with these bytes): how ``build`` recognises a
-# file it may replace (SPEC §6).
-GENERATED_HEADER = b"# Generated by dispatchc"
-_HEAD_BYTES = 256
-
-# A temporary output is ``.NAME.dispatchc-tmp-XXXXXXXX`` beside ``NAME``:
-# hidden, and recognisably dispatchc's, so that a later build can remove what
-# a killed one left.
-TEMP_MARK = ".dispatchc-tmp-"
-_TEMP_HEX = 8  # random hex digits
-
-_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
-def is_generated(head: bytes) -> bool:
-    """Whether a file beginning with ``head`` was generated by dispatchc."""
-    first = head.split(b"\n", 1)[0]
-    return first.startswith(GENERATED_HEADER) and (
-        len(first) == len(GENERATED_HEADER) or first[len(GENERATED_HEADER)] in b" \t\r."
-    )
-
-
-def _kind(mode: int) -> str:
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
-
-
-def output_problem(output: Path, force: bool = False) -> str | None:
-    """Why ``build`` must not replace ``output``, or None if it may (SPEC §6).
-
-    An existing output that is not a regular file (a directory, a device, a
-    FIFO, a socket, or a symbolic link to one) is never replaced; one that
-    does not begin with the generated header only with ``force``. Only a
-    regular file is opened, without blocking, and only its first bytes read.
-    """
-    try:
-        st = os.stat(output)  # a symbolic link is followed, as write_atomic does
-    except (FileNotFoundError, NotADirectoryError):
-        return None  # a new file (or a path that cannot be written, reported then)
-    except OSError as exc:
-        return f"cannot inspect {output}: {exc.strerror or exc}"
-    if not stat.S_ISREG(st.st_mode):
-        link = "a symbolic link to " if os.path.islink(output) else ""
-        return f"{output} is {link}{_kind(st.st_mode)}, not a regular file: it is never replaced"
-    if force:
-        return None
-    try:
-        fd = os.open(output, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as exc:
-        return f"cannot read {output} to check that dispatchc generated it: {exc.strerror or exc}"
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced since the stat
-            return f"{output} is not a regular file: it is never replaced"
-        head = os.read(fd, _HEAD_BYTES)
-    except OSError as exc:
-        return f"cannot read {output} to check that dispatchc generated it: {exc.strerror or exc}"
-    finally:
-        os.close(fd)
-    if is_generated(head):
-        return None
-    return (
-        f"{output} exists and was not generated by dispatchc "
-        f'(its first line is not "{GENERATED_HEADER.decode()} ..."): '
-        "choose another output with -o, or replace it with --force"
-    )
-
-
-def _lock(fd: int) -> bool:
-    """Take the temp file's lock without waiting: held by a build while it
-    writes, released by the kernel when that build dies."""
-    if fcntl is None:  # pragma: no cover - no flock (Windows)
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
-    return True
-
-
-def remove_stale_temps(output: Path) -> None:
-    """Remove the temporary files that killed writes of ``output`` left:
-    regular files named ``.NAME.dispatchc-tmp-XXXXXXXX`` beside it that no
-    running build holds. Nothing else is touched."""
-    pattern = re.compile(re.escape(f".{output.name}{TEMP_MARK}") + f"[0-9a-f]{{{_TEMP_HEX}}}")
-    directory = output.parent
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return
-    for name in names:
-        if not pattern.fullmatch(name):
-            continue
-        path = directory / name
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-        except OSError:
-            continue
-        try:
-            if stat.S_ISREG(os.fstat(fd).st_mode) and _lock(fd):
-                os.unlink(path)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-
-
-def _stage(output: Path, data: bytes) -> tuple[Path, int]:
-    """A new locked temporary file beside ``output`` holding ``data``: its
-    path and open descriptor. Created with mode 0666 less the umask; an
-    existing output's permission bits are copied."""
-    while True:
-        tmp = output.parent / f".{output.name}{TEMP_MARK}{secrets.token_hex(_TEMP_HEX // 2)}"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-        except FileExistsError:
-            continue
-        # Another build's cleanup may have removed it before the lock was taken.
-        if _lock(fd) and os.fstat(fd).st_nlink > 0:
-            break
-        os.close(fd)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        with contextlib.suppress(FileNotFoundError):
-            os.fchmod(fd, stat.S_IMODE(os.stat(output).st_mode))
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return tmp, fd
-
-
-def write_atomic(outputs: list[tuple[Path, str]]) -> None:
-    """Write every output or none: stage each in a temporary file beside its
-    target, then rename them all into place. Raises OSError (with nothing
-    left behind) if staging fails.
-
-    A symbolic link is followed (its target is replaced, the link kept). New
-    files get the process umask, existing ones keep their permission bits.
-    Temporary files that killed writes of these outputs left are removed
-    first (see ``remove_stale_temps``)."""
-    staged: list[tuple[Path, int, Path]] = []
-    try:
-        for output, text in outputs:
-            target = Path(os.path.realpath(output)) if os.path.islink(output) else output
-            target.parent.mkdir(parents=True, exist_ok=True)
-            remove_stale_temps(target)
-            tmp, fd = _stage(target, text.encode("utf-8"))
-            staged.append((tmp, fd, target))
-    except BaseException:
-        for tmp, fd, _ in staged:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        raise
-    try:
-        for tmp, _, target in staged:
-            os.replace(tmp, target)
-    finally:
-        for tmp, fd, _ in staged:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    """The WSGI module of one routing file (``compile_source`` for the
+    default target, reading the file when ``raw`` is not given)."""
+    return compile_source(path, path.read_bytes() if raw is None else raw, output)

@@ -47,12 +47,35 @@ CODES: dict[str, tuple[str, str]] = {
     "E402": (ERROR, "missing-attribute"),
     "E403": (ERROR, "not-callable"),
     "E404": (ERROR, "wrong-signature"),
+    "E405": (ERROR, "wrong-protocol"),
     "W101": (WARNING, "unused-name"),
     "W102": (WARNING, "no-root-route"),
     "W103": (WARNING, "redirect-loop"),
     "W104": (WARNING, "duplicate-target"),
     "W105": (WARNING, "glob-in-path"),
     "W106": (WARNING, "no-routes"),
+    # --target nginx and --upstream (SPEC §10): the upstreams file ...
+    "N001": (ERROR, "upstreams-syntax"),
+    "N002": (ERROR, "upstreams-invalid"),
+    "N003": (ERROR, "duplicate-app"),
+    "N004": (WARNING, "unknown-app"),
+    "N005": (WARNING, "unused-upstream"),
+    # ... what the routing file asks that nginx cannot do as SPEC §2-§3 say ...
+    "N101": (ERROR, "unmapped-target"),
+    "N102": (ERROR, "chain-returns"),
+    "N103": (ERROR, "port-not-listened"),
+    "N104": (WARNING, "port-by-socket"),
+    "N105": (ERROR, "nginx-status"),
+    "N106": (ERROR, "unquotable-text"),
+    "N107": (WARNING, "redirect-control"),
+    "N108": (WARNING, "redirect-escaping"),
+    "N109": (ERROR, "redirect-captures"),
+    # ... and what nginx does to any request (explain --target nginx only).
+    "N201": (WARNING, "dot-segments"),
+    "N202": (WARNING, "nul-in-path"),
+    "N203": (WARNING, "missing-host"),
+    "N204": (WARNING, "absolute-form"),
+    "N205": (WARNING, "host-checked"),
 }
 
 
@@ -62,6 +85,9 @@ class Diagnostic:
     message: str
     span: Span
     help: str | None = None
+    #: The file it is about, when not the routing file being read (an
+    #: upstreams file): rendering uses it instead of the one it is given.
+    source: Source | None = None
 
     def __post_init__(self) -> None:
         # Messages quote source text: never let it act on a terminal.
@@ -82,12 +108,15 @@ class Diagnostic:
         return self.severity == ERROR
 
 
-def sort_key(diagnostic: Diagnostic) -> tuple[int, int, str]:
-    return (diagnostic.span.line, diagnostic.span.column, diagnostic.code)
+def sort_key(diagnostic: Diagnostic) -> tuple[int, int, int, str]:
+    """By position; those about another file (an upstreams file) after."""
+    other = diagnostic.source is not None
+    return (other, diagnostic.span.line, diagnostic.span.column, diagnostic.code)
 
 
 def render_text(source: Source, diagnostic: Diagnostic) -> str:
     """``path:line:col: error[E103]: message``, the source line and a caret."""
+    source = diagnostic.source or source
     span = diagnostic.span
     head = (
         f"{source.path}:{span.line}:{span.column}: "
@@ -134,7 +163,7 @@ def printable_lines(text: str) -> str:
 def render_json(items: Iterable[tuple[Source, Diagnostic]]) -> str:
     rows = [
         {
-            "file": source.path,
+            "file": (d.source or source).path,
             "line": d.span.line,
             "column": d.span.column,
             "end_line": d.span.end_line,
@@ -150,7 +179,7 @@ def render_json(items: Iterable[tuple[Source, Diagnostic]]) -> str:
     return json.dumps(rows, indent=2, ensure_ascii=False)
 
 
-def _github_escape(text: str, *, prop: bool = False) -> str:
+def github_escape(text: str, *, prop: bool = False) -> str:
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if prop:
         text = text.replace(":", "%3A").replace(",", "%2C")
@@ -162,10 +191,10 @@ def render_github(source: Source, d: Diagnostic) -> str:
     kind = "error" if d.is_error else "warning"
     props = ",".join(
         [
-            f"file={_github_escape(source.path, prop=True)}",
+            f"file={github_escape((d.source or source).path, prop=True)}",
             f"line={d.span.line}",
             f"col={d.span.column}",
             f"title={d.code}",
         ]
     )
-    return f"::{kind} {props}::{_github_escape(d.message)}"
+    return f"::{kind} {props}::{github_escape(d.message)}"

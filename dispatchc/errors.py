@@ -16,3 +16,8 @@ class DispatchError(Exception):
 
     def render(self) -> str:
         return "\n".join(render_text(self.source, d) for d in self.diagnostics)
+
+
+class UsageError(Exception):
+    """The command was used wrongly (a bad flag value, a missing file, an
+    impossible combination): one line, exit 2."""

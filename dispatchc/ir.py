@@ -2,12 +2,15 @@
 
 Spans are ``compare=False`` so two tables that say the same thing are equal
 whatever their layout (``fmt`` relies on that). Precedence is data too:
-``HostPattern.weight`` and ``PathPattern.weight`` sort most specific first.
+``HostPattern.weight`` and ``PathPattern.weight`` sort most specific first,
+as the keys of ``plan/order.py`` (the only place that sorts by them).
 """
 
 from __future__ import annotations
 
+import http
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from .source import Span
 
@@ -19,6 +22,11 @@ def _span() -> Span:
 
 
 # -- targets ---------------------------------------------------------------
+#
+# Every target class has ``kind`` (its name in ``show --format json``),
+# ``imports`` (whether it names a Python object that the output imports) and
+# ``text`` (how the routing language writes it, options aside), so that the
+# tools ask a target what it is instead of testing its class.
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,40 +40,69 @@ class Arg:
 
 @dataclass(frozen=True, slots=True)
 class AppTarget:
-    """``pkg.module:attr``: a WSGI application object."""
+    """``pkg.module:attr``: an application object (WSGI; for the ASGI target
+    an ASGI one, unless ``wsgi`` says it is WSGI)."""
+
+    kind: ClassVar[str] = "app"
+    imports: ClassVar[bool] = True
 
     module: str
     attr: str
     lazy: bool = False
+    wsgi: bool = False
     span: Span = _span()
 
     @property
     def ref(self) -> str:
         return f"{self.module}:{self.attr}"
+
+    @property
+    def text(self) -> str:
+        return self.ref
 
 
 @dataclass(frozen=True, slots=True)
 class FactoryTarget:
     """``pkg.module:factory(args)``: called per distinct argument tuple."""
 
+    kind: ClassVar[str] = "factory"
+    imports: ClassVar[bool] = True
+
     module: str
     attr: str
     args: tuple[Arg, ...]
     cache: int = DEFAULT_CACHE
     lazy: bool = False
+    wsgi: bool = False  # what it returns is a WSGI application (for the ASGI target)
     span: Span = _span()
 
     @property
     def ref(self) -> str:
         return f"{self.module}:{self.attr}"
 
+    @property
+    def args_text(self) -> str:
+        """Its arguments as written: ``(org, "v1", 3)``."""
+        return f"({', '.join(arg_text(a) for a in self.args)})"
+
+    @property
+    def text(self) -> str:
+        return self.ref + self.args_text
+
 
 @dataclass(frozen=True, slots=True)
 class StatusTarget:
     """``status CODE``: a plain-text response."""
 
+    kind: ClassVar[str] = "status"
+    imports: ClassVar[bool] = False
+
     code: int
     span: Span = _span()
+
+    @property
+    def text(self) -> str:
+        return f"status {self.code}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,14 +118,65 @@ class UrlPart:
 class RedirectTarget:
     """``redirect CODE "URL"``."""
 
+    kind: ClassVar[str] = "redirect"
+    imports: ClassVar[bool] = False
+
     code: int
     url: str
     parts: tuple[UrlPart, ...]
     span: Span = _span()
     url_span: Span = _span()
 
+    @property
+    def text(self) -> str:
+        return f"redirect {self.code} {disp_string(self.url)}"
+
 
 Target = AppTarget | FactoryTarget | StatusTarget | RedirectTarget
+
+
+# -- canonical text --------------------------------------------------------
+
+
+def status_line(code: int) -> str:
+    """``404 Not Found``: a status code with its reason phrase."""
+    try:
+        phrase = http.HTTPStatus(code).phrase
+    except ValueError:
+        phrase = "Unknown"
+    return f"{code} {phrase}"
+
+
+def disp_string(value: str) -> str:
+    """A string as the routing language writes it (escapes ``\\"`` and ``\\\\``)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def arg_text(arg: Arg) -> str:
+    return disp_string(str(arg.value)) if arg.kind == "str" else str(arg.value)
+
+
+def options_text(target: Target) -> str:
+    """The options of a target as written after it (``cache 256 lazy wsgi``),
+    or "": in the canonical order, as ``fmt`` writes them."""
+    out = []
+    cache = getattr(target, "cache", DEFAULT_CACHE)
+    if cache != DEFAULT_CACHE:
+        out.append(f"cache {cache}")
+    if getattr(target, "lazy", False):
+        out.append("lazy")
+    if isinstance(target, AppTarget | FactoryTarget) and target.wsgi:
+        out.append("wsgi")
+    return " ".join(out)
+
+
+def target_text(target: Target, with_options: bool = True) -> str:
+    """A target as the routing language writes it, with its options.
+
+    Without them it says what the target is: two targets with equal text
+    answer every request the same way (``cache`` and ``lazy`` aside)."""
+    options = options_text(target) if with_options else ""
+    return f"{target.text} {options}" if options else target.text
 
 
 # -- patterns --------------------------------------------------------------
@@ -169,6 +257,11 @@ class Route:
     use: str | None = None  # the `use` name it was written with, if any
     span: Span = _span()
 
+    @property
+    def target_text(self) -> str:
+        """Its target as written: the ``use`` name, or the target itself."""
+        return self.use or target_text(self.target)
+
 
 @dataclass(frozen=True, slots=True)
 class Block:
@@ -192,9 +285,6 @@ class Block:
     def label(self) -> str:
         return "default" if self.is_default else ", ".join(p.text for p in self.patterns)
 
-    def ordered_routes(self) -> tuple[Route, ...]:
-        return tuple(sorted(self.routes, key=lambda r: r.path.weight))
-
 
 @dataclass(frozen=True, slots=True)
 class Use:
@@ -211,7 +301,7 @@ class RouteTable:
     host may be routed to another block than its author meant)."""
 
     uses: tuple[Use, ...]
-    blocks: tuple[Block, ...]  # host blocks, by most specific pattern (not file order)
+    blocks: tuple[Block, ...]  # host blocks (their precedence is the plan's: plan/order.py)
     default: Block | None
     referenced: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     hosts_lost: bool = field(default=False, compare=False, repr=False)
@@ -222,8 +312,3 @@ class RouteTable:
 
     def all_blocks(self) -> tuple[Block, ...]:
         return self.blocks + ((self.default,) if self.default is not None else ())
-
-    def host_patterns(self) -> list[tuple[HostPattern, Block]]:
-        """Every host pattern with its block, most specific first."""
-        pairs = [(p, b) for b in self.blocks for p in b.patterns]
-        return sorted(pairs, key=lambda pb: pb[0].weight)

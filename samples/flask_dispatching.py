@@ -12,7 +12,7 @@ import ipaddress
 import threading
 from collections.abc import Mapping
 
-# -- runtime ------------------------------------------------------------------
+# -- run time (copied from dispatchc.targets.*.runtime) -----------------------
 
 
 def _dc_load(module, attr):
@@ -21,6 +21,118 @@ def _dc_load(module, attr):
     for name in attr.split("."):
         obj = getattr(obj, name)
     return obj
+
+
+_DC_HOST_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-_."
+
+
+def _dc_split_host(host):
+    """A Host header (ASCII, lower-cased) as (name, port text or None);
+    None when something other than a port follows an IPv6 literal."""
+    if host[0] == "[":
+        end = host.find("]") + 1
+        name, port = host[:end], host[end:]
+        if not port:
+            return name, None
+        if port[0] != ":":
+            return None
+        return name, port[1:]
+    name, colon, port = host.rpartition(":")
+    if not colon:
+        return host, None
+    return name, port
+
+
+def _dc_normal_host(name, port, default_port):
+    """``(name, port)`` normalised, or None when the request gets 400.
+
+    ``name`` is lower-case ASCII; ``port`` the port's text, or None for the
+    scheme's ``default_port``."""
+    if port is None:
+        port = default_port
+    elif port.isascii() and port.isdigit() and len(port) <= 5 and 0 < int(port) < 65536:
+        port = int(port)
+    else:
+        return None
+    if name[-1:] == ".":
+        name = name[:-1]
+    if name[:1] == "[":
+        if name[-1] != "]" or "%" in name:
+            return None
+        try:
+            ipaddress.IPv6Address(name[1:-1])
+        except ValueError:
+            return None
+    elif (
+        not name
+        or len(name) > 253
+        or name.strip(_DC_HOST_CHARS)
+        or ".." in name
+        or name[0] == "."
+        or name[-1] == "."
+    ):
+        return None
+    return name, port
+
+
+def _dc_match_patterns(host, port):
+    """The entry of the most specific pattern with literal labels that
+    matches, with the host's captures; else the default block's."""
+    labels = host.split(".")
+    count = len(labels)
+    for size, suffixes in _DC_PATTERNS:
+        if count > size:
+            entries = suffixes.get(".".join(labels[count - size :]))
+            if entries is not None:
+                head = count - size
+                found = (
+                    entries.get((head, port))
+                    or entries.get((head, None))
+                    or entries.get((0, port))
+                    or entries.get((0, None))
+                )
+                if found is not None:
+                    entry, names = found
+                    if names is None:
+                        return entry
+                    return entry[0], entry[1], dict(zip(names, labels, strict=False)), entry[3]
+    return _DC_DEFAULT
+
+
+def _dc_lookup(host, port):
+    """The entry for a normalised host, when no pattern names a port."""
+    entry = _DC_EXACT.get(host)
+    if entry is None:
+        return _dc_match_patterns(host, port)
+    return entry
+
+
+class _DcStatus:
+    """A plain-text response with a fixed status (``status CODE``)."""
+
+    __slots__ = ("_body", "_headers", "_status")
+
+    def __init__(self, status):
+        self._status = status
+        if status[:3] in ("204", "304"):
+            self._body = b""
+            self._headers = []
+        else:
+            self._body = status.encode("ascii") + b"\n"
+            self._headers = [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", str(len(self._body))),
+            ]
+
+    def __call__(self, environ, start_response):
+        start_response(self._status, list(self._headers))
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            return []
+        return [self._body]
+
+
+_dc_bad_request = _DcStatus("400 Bad Request")
+_dc_not_found = _DcStatus("404 Not Found")
 
 
 class _DcCache:
@@ -33,7 +145,8 @@ class _DcCache:
     request to the same route, from inside the factory) gets a RuntimeError
     rather than waiting for itself. At most ``size`` apps are kept: the
     oldest created is dropped first. The key is the argument itself for a
-    factory of one argument, else the tuple of its arguments.
+    factory of one argument, else the tuple of its arguments; ``name`` is
+    the factory as written (``tenants:make_app``), for messages.
     """
 
     __slots__ = ("_arity", "_factory", "_mutex", "_name", "_pending", "_size", "apps")
@@ -93,28 +206,28 @@ class _DcCache:
         return f"{self._name}({key!r})" if self._arity == 1 else f"{self._name}{key!r}"
 
 
-class _DcStatus:
-    """A plain-text response with a fixed status (``status CODE``)."""
+#: Host captures of a host without any.
+_DC_NO_CAPTURES = {}
+#: What a route function returns when its factory returned None.
+_DC_FALLBACK = object()
 
-    __slots__ = ("_body", "_headers", "_status")
 
-    def __init__(self, status):
-        self._status = status
-        if status[:3] in ("204", "304"):
-            self._body = b""
-            self._headers = []
-        else:
-            self._body = status.encode("ascii") + b"\n"
-            self._headers = [
-                ("Content-Type", "text/plain; charset=utf-8"),
-                ("Content-Length", str(len(self._body))),
-            ]
-
-    def __call__(self, environ, start_response):
-        start_response(self._status, list(self._headers))
-        if environ.get("REQUEST_METHOD") == "HEAD":
-            return []
-        return [self._body]
+def _dc_leaves(root, prefixes, leaves):
+    """A block's root state, with a state for each of its *leaf* routes,
+    given as ``{path: app}``: a literal route that no other route continues,
+    written in the module as one line. Each leaf's state is what the
+    compiler would have written out for it, hung under its parent (found by
+    the path's literal segments). ``prefixes``: the host part of
+    ``dispatchc.route`` for each pattern of the block."""
+    for path, app in leaves.items():
+        parent = root
+        *steps, segment = path.split("/")[1:]
+        for step in steps:
+            parent = parent[0][step]
+        chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
+        names = tuple(prefix + " " + path for prefix in prefixes)
+        parent[0][segment] = ({}, None, (app, names, path, len(path)), chain)
+    return root
 
 
 def _dc_routing_args(old, captures):
@@ -124,18 +237,267 @@ def _dc_routing_args(old, captures):
     if (
         isinstance(old, tuple)
         and len(old) == 2
-        and isinstance(old[0], (tuple, list))
+        and isinstance(old[0], tuple | list)
         and isinstance(old[1], Mapping)
     ):
         return old[0], {**old[1], **captures}
     return (), captures
 
 
-_dc_bad_request = _DcStatus("400 Bad Request")
-_dc_not_found = _DcStatus("404 Not Found")
-_DC_NO_CAPTURES = {}
-_DC_FALLBACK = object()  # what a route returns when its factory returned None
-_DC_HOST_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-_."
+def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
+    """The rest of a route chain, after a factory returned None (SPEC §3)."""
+    for hit in routes:
+        if hit.__class__ is tuple:
+            app, names, script, cut = hit
+            environ["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures (the entry's own dict: copied)
+                old = environ.get("wsgiorg.routing_args")
+                environ["wsgiorg.routing_args"] = (
+                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                )
+            if cut:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                environ["PATH_INFO"] = path_info[cut:]
+            return app(environ, start_response)
+        response = hit(environ, start_response, parts, host, k)
+        if response is not _DC_FALLBACK:
+            return response
+    return _dc_not_found(environ, start_response)
+
+
+def _dc_walker(depth, root=None):
+    """A walker for paths of up to ``depth`` segments: the steps written out
+    up to four (a loop costs more than the lookups), a loop beyond. Called
+    with the request's arguments only, it starts from ``root``."""
+    if depth == 0:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, None, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], None, host, "", k)
+            return response
+
+    elif depth == 1:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 2)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 2:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 3)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 3:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 4)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 4:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 5)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+                                    if len(parts) > 4:
+                                        segment = parts[4]
+                                        child = state[0].get(segment)
+                                        if child is None and segment:
+                                            child = state[1]
+                                        if child is not None:
+                                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+    else:
+        return _dc_looping_walker(depth, root)
+    return walk
+
+
+def _dc_looping_walker(depth, root=None):
+    """The walker of ``_dc_walker`` for any depth, with a loop."""
+
+    def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+        path_info = environ.get("PATH_INFO", "")
+        parts = path_info.split("/", depth + 1)
+        if not parts[0]:
+            for segment in parts[1 : depth + 1]:
+                child = state[0].get(segment)
+                if child is None:
+                    child = state[1]
+                    if child is None or not segment:
+                        break
+                state = child
+        hit = state[2]
+        if hit.__class__ is tuple:
+            app, names, script, cut = hit
+            environ["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures (the entry's own dict: copied)
+                old = environ.get("wsgiorg.routing_args")
+                environ["wsgiorg.routing_args"] = (
+                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                )
+            if cut:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                environ["PATH_INFO"] = path_info[cut:]
+            return app(environ, start_response)
+        if hit is None:
+            return _dc_not_found(environ, start_response)
+        response = hit(environ, start_response, parts, host, k)
+        if response is _DC_FALLBACK:
+            return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+        return response
+
+    return walk
 
 
 def _dc_host(environ):
@@ -144,20 +506,10 @@ def _dc_host(environ):
     if host:
         if not host.isascii():
             return None
-        host = host.lower()
-        if host[0] == "[":
-            end = host.find("]") + 1
-            name, port = host[:end], host[end:]
-            if port:
-                if port[0] != ":":
-                    return None
-                port = port[1:]
-            else:
-                port = None
-        else:
-            name, colon, port = host.rpartition(":")
-            if not colon:
-                name, port = host, None
+        found = _dc_split_host(host.lower())
+        if found is None:
+            return None
+        name, port = found
     else:
         name = environ.get("SERVER_NAME") or ""
         if not name.isascii():
@@ -166,241 +518,24 @@ def _dc_host(environ):
         if ":" in name and name[0] != "[":
             name = "[" + name + "]"
         port = environ.get("SERVER_PORT") or None
-    if port is None:
-        port = 443 if environ.get("wsgi.url_scheme") == "https" else 80
-    elif port.isascii() and port.isdigit() and len(port) <= 5 and 0 < int(port) < 65536:
-        port = int(port)
-    else:
-        return None
-    if name[-1:] == ".":
-        name = name[:-1]
-    if name[:1] == "[":
-        if name[-1] != "]" or "%" in name:
-            return None
-        try:
-            ipaddress.IPv6Address(name[1:-1])
-        except ValueError:
-            return None
-    elif (
-        not name
-        or len(name) > 253
-        or name.strip(_DC_HOST_CHARS)
-        or ".." in name
-        or name[0] == "."
-        or name[-1] == "."
-    ):
-        return None
-    return name, port
+    return _dc_normal_host(name, port, 443 if environ.get("wsgi.url_scheme") == "https" else 80)
 
 
-def _dc_fallback(environ, start_response, hits, parts, host, path_info):
-    """The rest of a route chain, after a factory returned None (SPEC §3)."""
-    for hit in hits:
-        if hit.__class__ is tuple:
-            app, name, script, cut = hit
-            environ["dispatchc.route"] = name
-            if cut:
-                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-                environ["PATH_INFO"] = path_info[cut:]
-            return app(environ, start_response)
-        response = hit(environ, start_response, parts, host)
-        if response is not _DC_FALLBACK:
-            return response
-    return _dc_not_found(environ, start_response)
-
-
-def _dc_reject(environ, start_response, parts, host):
+def _dc_reject(environ, start_response, parts, host, k):
     """The route of an invalid Host header: 400, before any app or factory."""
     return _dc_bad_request(environ, start_response)
 
 
-# -- targets ------------------------------------------------------------------
-
-# backend_app:application
-_dc_app_1 = _dc_load('backend_app', 'application')
-
-# frontend_app:application
-_dc_app_2 = _dc_load('frontend_app', 'application')
-
-# myapplication:make_app
-_dc_factory_1 = _dc_load('myapplication', 'make_app')
-
-# myapplication:default_app
-_dc_app_3 = _dc_load('myapplication', 'default_app')
-
-_dc_status_404 = _DcStatus('404 Not Found')
-
-# flask_dispatching.disp:21 /{prefix} -> myapplication:make_app(prefix)
-_dc_cache_3 = _DcCache(_dc_factory_1, 1024, 1, 'myapplication:make_app')
-_dc_apps_3 = _dc_cache_3.apps
-
-# flask_dispatching.disp:15 / -> myapplication:make_app(subdomain)
-_dc_cache_5 = _DcCache(_dc_factory_1, 1024, 1, 'myapplication:make_app')
-_dc_apps_5 = _dc_cache_5.apps
-
-# -- routes and path tables ---------------------------------------------------
-# A route is a tuple (app, dispatchc.route, SCRIPT_NAME suffix, its length)
-# when nothing about it depends on the request, else a function that returns
-# the response, or _DC_FALLBACK when its factory returned None.
-# A state is (literal segment -> state, state for any other segment, the
-# route that handles a path ending here, the routes to fall back to).
-
-# host example.com (flask_dispatching.disp:8)
-# flask_dispatching.disp:10 /backend -> backend
-_dc_hit_1_1 = (_dc_app_1, 'example.com /backend', '/backend', 8)
-# flask_dispatching.disp:9 / -> frontend
-_dc_hit_1_2 = (_dc_app_2, 'example.com /', '', 0)
-_dc_state_1_0 = ({}, None, _dc_hit_1_1, (_dc_hit_1_2,))
-_dc_state_1_1 = ({'backend': _dc_state_1_0}, None, _dc_hit_1_2, ())
-
-# host www.example.com (flask_dispatching.disp:8)
-# flask_dispatching.disp:10 /backend -> backend
-_dc_hit_2_1 = (_dc_app_1, 'www.example.com /backend', '/backend', 8)
-# flask_dispatching.disp:9 / -> frontend
-_dc_hit_2_2 = (_dc_app_2, 'www.example.com /', '', 0)
-_dc_state_2_0 = ({}, None, _dc_hit_2_1, (_dc_hit_2_2,))
-_dc_state_2_1 = ({'backend': _dc_state_2_0}, None, _dc_hit_2_2, ())
-
-# host users.example.org (flask_dispatching.disp:20)
-
-
-# flask_dispatching.disp:21 /{prefix} -> myapplication:make_app(prefix)
-def _dc_route_3_1(environ, start_response, parts, host):
-    v0 = parts[1]
-    key = v0
-    try:
-        app = _dc_apps_3[key]
-    except KeyError:  # not made yet, or dropped from the cache
-        app = _dc_cache_3.create(key)
-        if app is None:
-            return _DC_FALLBACK
-    environ["dispatchc.route"] = 'users.example.org /{prefix}'
-    old = environ.get("wsgiorg.routing_args")
-    if old is None:
-        environ["wsgiorg.routing_args"] = ((), {'prefix': v0})
-    else:
-        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'prefix': v0})
-    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/' + v0
-    environ["PATH_INFO"] = "/" + parts[2] if len(parts) > 2 else ""
-    return app(environ, start_response)
-
-
-# flask_dispatching.disp:22 / -> myapplication:default_app
-_dc_hit_3_2 = (_dc_app_3, 'users.example.org /', '', 0)
-_dc_state_3_0 = ({}, None, _dc_route_3_1, (_dc_hit_3_2,))
-_dc_state_3_1 = ({}, _dc_state_3_0, _dc_hit_3_2, ())
-
-# host {subdomain}.example.com (flask_dispatching.disp:14)
-
-
-# flask_dispatching.disp:15 / -> myapplication:make_app(subdomain)
-def _dc_route_4_1(environ, start_response, parts, host):
-    v0 = host['subdomain']
-    key = v0
-    try:
-        app = _dc_apps_5[key]
-    except KeyError:  # not made yet, or dropped from the cache
-        app = _dc_cache_5.create(key)
-        if app is None:
-            return _DC_FALLBACK
-    environ["dispatchc.route"] = '{subdomain}.example.com /'
-    old = environ.get("wsgiorg.routing_args")
-    if old is None:
-        environ["wsgiorg.routing_args"] = ((), {'subdomain': v0})
-    else:
-        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'subdomain': v0})
-    return app(environ, start_response)
-
-
-_dc_state_4_0 = ({}, None, _dc_route_4_1, ())
-
-# default (flask_dispatching.disp:26)
-# flask_dispatching.disp:27 / -> status 404
-_dc_hit_5_1 = (_dc_status_404, 'default /', '', 0)
-_dc_state_5_0 = ({}, None, _dc_hit_5_1, ())
-
-
-def _dc_walk_1(environ, start_response, state, host):
-    """Walk a path of up to 1 segment, then call the route found."""
-    path_info = environ.get("PATH_INFO", "")
-    parts = path_info.split("/", 2)
-    if len(parts) > 1 and not parts[0]:
-        segment = parts[1]
-        child = state[0].get(segment)
-        if child is None and segment:
-            child = state[1]
-        if child is not None:
-            state = child
-
-    hit = state[2]
-    if hit.__class__ is tuple:
-        app, name, script, cut = hit
-        environ["dispatchc.route"] = name
-        if cut:
-            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-            environ["PATH_INFO"] = path_info[cut:]
-        return app(environ, start_response)
-    if hit is None:
-        return _dc_not_found(environ, start_response)
-    response = hit(environ, start_response, parts, host)
-    if response is _DC_FALLBACK:
-        return _dc_fallback(environ, start_response, state[3], parts, host, path_info)
-    return response
-
-
-_DC_EMPTY = ({}, None, None, ())
-
-# -- hosts ----------------------------------------------------------------------
-# A host entry is one of:
-#   (walker, root state, host captures)  a table with paths to walk
-#   (False, root state, host captures)   a table of "/" routes only
-#   (None, app, dispatchc.route)         a table whose one route answers always
-_DC_REJECT = (False, ({}, None, _dc_reject, ()), _DC_NO_CAPTURES)
-_DC_HOST_1 = (_dc_walk_1, _dc_state_1_1, _DC_NO_CAPTURES)
-_DC_HOST_2 = (_dc_walk_1, _dc_state_2_1, _DC_NO_CAPTURES)
-_DC_HOST_3 = (_dc_walk_1, _dc_state_3_1, _DC_NO_CAPTURES)
-_DC_HOST_4 = (False, _dc_state_4_0, _DC_NO_CAPTURES)
-_DC_HOST_5 = (None, _dc_status_404, 'default /')
-_DC_DEFAULT = _DC_HOST_5
-# Raw Host headers that need no normalisation: exact hosts as written.
-_DC_FAST = {
-    'example.com': _DC_HOST_1,
-    'users.example.org': _DC_HOST_3,
-    'www.example.com': _DC_HOST_2,
-}
-_DC_EXACT = {
-    'example.com': _DC_HOST_1,
-    'users.example.org': _DC_HOST_3,
-    'www.example.com': _DC_HOST_2,
-}
-# (literal labels, {suffix: {(capture labels, or 0 for "*", port): (entry,
-# capture names)}}), longest suffix first.
-_DC_PATTERNS = (
-    (
-        2,
-        {
-            'example.com': {
-                (1, None): (_DC_HOST_4, ('subdomain',)),
-            },
-        },
-    ),
-)
-# Host headers seen, normalised and matched once; forgotten all at once when
-# more than _DC_MEMO_SIZE pile up, so memory does not grow with made-up hosts.
-_DC_MEMO_SIZE = 1024
-_dc_hosts = dict(_DC_FAST)
+#: The entry of an invalid host.
+_DC_REJECT = (False, ({}, None, _dc_reject, ()), _DC_NO_CAPTURES, 0)
 
 
 def _dc_select(environ):
-    """The host entry for a Host header not in _dc_hosts (SPEC §2)."""
+    """The host entry for a Host header not in ``_dc_hosts`` (SPEC §2),
+    remembered by its raw text: no pattern names a port, so the scheme
+    (which sets the default port) cannot change the answer."""
     found = _dc_host(environ)
-    if found is None:
-        entry = _DC_REJECT
-    else:
-        host, port = found
-        entry = _DC_EXACT.get(host)
-        if entry is None:
-            entry = _dc_match_patterns(host, port)
+    entry = _DC_REJECT if found is None else _dc_lookup(*found)
     raw = environ.get("HTTP_HOST")
     # No valid Host is longer (253 + "." + ":65535"): longer ones are not
     # remembered, so the memo holds at most _DC_MEMO_SIZE short strings.
@@ -412,47 +547,159 @@ def _dc_select(environ):
     return entry
 
 
-def _dc_match_patterns(host, port):
-    labels = host.split(".")
-    count = len(labels)
-    for size, suffixes in _DC_PATTERNS:
-        if count > size:
-            entries = suffixes.get(".".join(labels[count - size :]))
-            if entries is not None:
-                head = count - size
-                found = (
-                    entries.get((head, port))
-                    or entries.get((head, None))
-                    or entries.get((0, port))
-                    or entries.get((0, None))
-                )
-                if found is not None:
-                    entry, names = found
-                    if names is None:
-                        return entry
-                    return entry[0], entry[1], dict(zip(names, labels, strict=False))
-    return _DC_DEFAULT
+# -- targets ------------------------------------------------------------------
+_dc_app_backend_app__application = _dc_load('backend_app', 'application')
+_dc_app_frontend_app__application = _dc_load('frontend_app', 'application')
+_dc_app_myapplication__default_app = _dc_load('myapplication', 'default_app')
+_dc_factory_myapplication__make_app = _dc_load('myapplication', 'make_app')
+
+_dc_status_404 = _DcStatus('404 Not Found')
+
+# -- host example.com, www.example.com -----------------------------------------
+
+# / -> frontend
+_dc_route_example_com__root = (_dc_app_frontend_app__application, ('example.com /', 'www.example.com /'), '', 0)
+
+_dc_state_example_com = _dc_leaves(
+    ({}, None, _dc_route_example_com__root, ()),
+    ('example.com', 'www.example.com'),
+    {
+        '/backend': _dc_app_backend_app__application,  # /backend -> backend
+    },
+)
+
+# -- host users.example.org ----------------------------------------------------
+
+
+# /{prefix} -> myapplication:make_app(prefix)
+def _dc_route_users_example_org__prefix(environ, start_response, parts, host, k):
+    v0 = parts[1]
+    key = v0
+    try:
+        app = _dc_apps_users_example_org__prefix[key]
+    except KeyError:  # not made yet, or dropped from the cache
+        app = _dc_cache_users_example_org__prefix.create(key)
+        if app is None:
+            return _DC_FALLBACK
+    environ["dispatchc.route"] = 'users.example.org /{prefix}'
+    captures = {'prefix': v0}
+    old = environ.get("wsgiorg.routing_args")
+    if old is None:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/' + v0
+    environ["PATH_INFO"] = "/" + parts[2] if len(parts) > 2 else ""
+    return app(environ, start_response)
+
+
+_dc_cache_users_example_org__prefix = _DcCache(_dc_factory_myapplication__make_app, 1024, 1, 'myapplication:make_app')
+_dc_apps_users_example_org__prefix = _dc_cache_users_example_org__prefix.apps
+
+# / -> myapplication:default_app
+_dc_route_users_example_org__root = (_dc_app_myapplication__default_app, ('users.example.org /',), '', 0)
+
+_dc_state_users_example_org__any = ({}, None, _dc_route_users_example_org__prefix, (_dc_route_users_example_org__root,))
+
+_dc_state_users_example_org = _dc_leaves(
+    ({}, _dc_state_users_example_org__any, _dc_route_users_example_org__root, ()),
+    ('users.example.org',),
+    {
+    },
+)
+
+# -- host {subdomain}.example.com ----------------------------------------------
+
+
+# / -> myapplication:make_app(subdomain)
+def _dc_route_subdomain_example_com__root(environ, start_response, parts, host, k):
+    v0 = host['subdomain']
+    key = v0
+    try:
+        app = _dc_apps_subdomain_example_com__root[key]
+    except KeyError:  # not made yet, or dropped from the cache
+        app = _dc_cache_subdomain_example_com__root.create(key)
+        if app is None:
+            return _DC_FALLBACK
+    environ["dispatchc.route"] = '{subdomain}.example.com /'
+    captures = {'subdomain': v0}
+    old = environ.get("wsgiorg.routing_args")
+    if old is None:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
+    return app(environ, start_response)
+
+
+_dc_cache_subdomain_example_com__root = _DcCache(_dc_factory_myapplication__make_app, 1024, 1, 'myapplication:make_app')
+_dc_apps_subdomain_example_com__root = _dc_cache_subdomain_example_com__root.apps
+
+_dc_state_subdomain_example_com = _dc_leaves(
+    ({}, None, _dc_route_subdomain_example_com__root, ()),
+    ('{subdomain}.example.com',),
+    {
+    },
+)
+
+# -- default -------------------------------------------------------------------
+# / -> status 404: answers every request (see the host entries)
+
+# -- hosts ----------------------------------------------------------------------
+# A host entry is (walker, root state, host captures, pattern index), with
+# False for a walker when the block has "/" routes only; or (None, app,
+# dispatchc.route, 0) for a block whose one route always answers.
+_dc_walk_1 = _dc_walker(1)
+
+_DC_EXACT = {
+    'example.com': (_dc_walk_1, _dc_state_example_com, _DC_NO_CAPTURES, 0),
+    'users.example.org': (_dc_walk_1, _dc_state_users_example_org, _DC_NO_CAPTURES, 0),
+    'www.example.com': (_dc_walk_1, _dc_state_example_com, _DC_NO_CAPTURES, 1),
+}
+# (literal labels, {suffix: {(capture labels, or 0 for "*", port): (entry,
+# capture names)}}), longest suffix first.
+_DC_PATTERNS = (
+    (
+        2,
+        {
+            'example.com': {
+                (1, None): ((False, _dc_state_subdomain_example_com, _DC_NO_CAPTURES, 0), ('subdomain',)),
+            },
+        },
+    ),
+)
+_DC_DEFAULT = (None, _dc_status_404, 'default /', 0)
+# Host headers seen, normalised and matched once, beside the exact hosts as
+# written; forgotten all at once when more than _DC_MEMO_SIZE pile up, so
+# memory does not grow with made-up hosts.
+_DC_FAST = _DC_EXACT
+_DC_MEMO_SIZE = 1024
+_dc_hosts = dict(_DC_EXACT)
 
 
 def application(environ, start_response):
-    """The WSGI entry point: pick the host's table, walk the path, call the route."""
+    """The WSGI entry point: pick the host's block, walk the path, call the route."""
     try:
-        walk, state, host = _dc_hosts[environ["HTTP_HOST"]]
+        walk, state, host, k = _dc_hosts[environ["HTTP_HOST"]]
     except KeyError:  # no Host header, or one not seen yet
-        walk, state, host = _dc_select(environ)
-    if walk is None:  # (None, app, dispatchc.route)
+        walk, state, host, k = _dc_select(environ)
+    if walk is None:  # a block whose one route always answers
         environ["dispatchc.route"] = host
         return state(environ, start_response)
     if walk:
-        return walk(environ, start_response, state, host)
+        return walk(environ, start_response, state, host, k)
     hit = state[2]
     if hit.__class__ is tuple:
-        app, name, script, cut = hit
-        environ["dispatchc.route"] = name
+        app, names, script, cut = hit
+        environ["dispatchc.route"] = names[k]
+        if host:  # a host pattern's captures (the entry's own dict: copied)
+            old = environ.get("wsgiorg.routing_args")
+            environ["wsgiorg.routing_args"] = (
+                ((), host.copy()) if old is None else _dc_routing_args(old, host)
+            )
         return app(environ, start_response)
     if hit is None:
         return _dc_not_found(environ, start_response)
-    response = hit(environ, start_response, None, host)
+    response = hit(environ, start_response, None, host, k)
     if response is _DC_FALLBACK:
-        return _dc_fallback(environ, start_response, state[3], None, host, "")
+        return _dc_fallback(environ, start_response, state[3], None, host, "", k)
     return response

@@ -8,9 +8,10 @@ time; nothing is parsed or interpreted per request.
 """
 
 import importlib
+from collections.abc import Mapping
 from urllib.parse import quote
 
-# -- runtime ------------------------------------------------------------------
+# -- run time (copied from dispatchc.targets.*.runtime) -----------------------
 
 
 def _dc_load(module, attr):
@@ -19,6 +20,32 @@ def _dc_load(module, attr):
     for name in attr.split("."):
         obj = getattr(obj, name)
     return obj
+
+
+#: What a query string keeps as it is: everything a query may hold.
+_DC_QUERY_SAFE = "-._~!$&'()*+,;=:@/?%"
+
+
+def _dc_quote(text, extra):
+    """Percent-encode captured text (PATH_INFO bytes, latin-1) for a URL."""
+    return quote(text, safe="-._~!$'()*,:@" + extra, encoding="latin-1", errors="replace")
+
+
+def _dc_with_query(location, query):
+    """``location`` with the request's query appended: after ``&`` when it
+    has a ``?`` already, before its fragment when it has one."""
+    base, hash_mark, fragment = location.partition("#")
+    query = quote(query, safe=_DC_QUERY_SAFE, encoding="latin-1", errors="replace")
+    return base + ("&" if "?" in base else "?") + query + hash_mark + fragment
+
+
+def _dc_quote_path(path_info):
+    """``{path}``: PATH_INFO, which is empty or starts with "/" (any other
+    value gets a "/" in front, so that it ends a host written before it),
+    percent-encoded."""
+    if path_info and path_info[0] != "/":
+        path_info = "/" + path_info
+    return _dc_quote(path_info, "/")
 
 
 class _DcStatus:
@@ -45,151 +72,359 @@ class _DcStatus:
         return [self._body]
 
 
-class _DcRedirect:
-    """``redirect CODE "URL"``: text, ``{capture}`` and ``{path}`` parts.
-
-    ``{path}`` is PATH_INFO, which is empty or starts with "/" (a "/" is put
-    before any other value), so it ends a host written before it. With
-    ``relative`` (a URL that starts with "/" or ``{path}``), a Location that
-    would start with "//" or "/\\" gets one "/" instead: it never names
-    another host, whatever the request puts in the path.
-    """
-
-    __slots__ = ("_parts", "_relative", "_status")
-
-    def __init__(self, status, parts, relative=False):
-        self._status = status
-        self._parts = parts
-        self._relative = relative
-
-    def __call__(self, environ, start_response):
-        pieces = []
-        for kind, value in self._parts:
-            if kind == "text":
-                pieces.append(value)
-            elif kind == "path":
-                path = environ.get("PATH_INFO", "")
-                if path and path[0] != "/":
-                    path = "/" + path
-                pieces.append(_dc_quote(path, "/"))
-            else:
-                # Set by the route's function just before (SPEC §3).
-                pieces.append(_dc_quote(environ["wsgiorg.routing_args"][1][value], ""))
-        location = "".join(pieces)
-        if self._relative and location.startswith(("//", "/\\")):
-            location = "/" + location.lstrip("/\\")
-        query = environ.get("QUERY_STRING")
-        if query:
-            # Before a fragment, if the URL has one.
-            base, hash_mark, fragment = location.partition("#")
-            query = quote(query, safe=_DC_QUERY_SAFE, encoding="latin-1", errors="replace")
-            location = base + ("&" if "?" in base else "?") + query + hash_mark + fragment
-        body = ("Redirecting to " + location + "\n").encode("latin-1")
-        start_response(
-            self._status,
-            [
-                ("Location", location),
-                ("Content-Type", "text/plain; charset=utf-8"),
-                ("Content-Length", str(len(body))),
-            ],
-        )
-        if environ.get("REQUEST_METHOD") == "HEAD":
-            return []
-        return [body]
-
-
-_DC_QUERY_SAFE = "-._~!$&'()*+,;=:@/?%"
-
-
-def _dc_quote(text, extra):
-    """Percent-encode captured text (PATH_INFO bytes, latin-1) for a URL."""
-    return quote(text, safe="-._~!$'()*,:@" + extra, encoding="latin-1", errors="replace")
-
-
-_dc_bad_request = _DcStatus("400 Bad Request")
 _dc_not_found = _DcStatus("404 Not Found")
+
+
+def _dc_redirect(environ, start_response, status, location):
+    """A redirect to ``location``, with the request's query appended."""
+    query = environ.get("QUERY_STRING")
+    if query:
+        location = _dc_with_query(location, query)
+    body = ("Redirecting to " + location + "\n").encode("latin-1")
+    start_response(
+        status,
+        [
+            ("Location", location),
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+        ],
+    )
+    if environ.get("REQUEST_METHOD") == "HEAD":
+        return []
+    return [body]
+
+
+#: Host captures of a host without any.
 _DC_NO_CAPTURES = {}
-_DC_FALLBACK = object()  # what a route returns when its factory returned None
+#: What a route function returns when its factory returned None.
+_DC_FALLBACK = object()
 
 
-def _dc_fallback(environ, start_response, hits, parts, host, path_info):
+def _dc_leaves(root, prefixes, leaves):
+    """A block's root state, with a state for each of its *leaf* routes,
+    given as ``{path: app}``: a literal route that no other route continues,
+    written in the module as one line. Each leaf's state is what the
+    compiler would have written out for it, hung under its parent (found by
+    the path's literal segments). ``prefixes``: the host part of
+    ``dispatchc.route`` for each pattern of the block."""
+    for path, app in leaves.items():
+        parent = root
+        *steps, segment = path.split("/")[1:]
+        for step in steps:
+            parent = parent[0][step]
+        chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
+        names = tuple(prefix + " " + path for prefix in prefixes)
+        parent[0][segment] = ({}, None, (app, names, path, len(path)), chain)
+    return root
+
+
+def _dc_routing_args(old, captures):
+    """``wsgiorg.routing_args`` with a route's captures: an ``(args, kwargs)``
+    already there keeps its args and has its kwargs updated; anything else
+    in its place is taken as absent (SPEC §3)."""
+    if (
+        isinstance(old, tuple)
+        and len(old) == 2
+        and isinstance(old[0], tuple | list)
+        and isinstance(old[1], Mapping)
+    ):
+        return old[0], {**old[1], **captures}
+    return (), captures
+
+
+def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
     """The rest of a route chain, after a factory returned None (SPEC §3)."""
-    for hit in hits:
+    for hit in routes:
         if hit.__class__ is tuple:
-            app, name, script, cut = hit
-            environ["dispatchc.route"] = name
+            app, names, script, cut = hit
+            environ["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures (the entry's own dict: copied)
+                old = environ.get("wsgiorg.routing_args")
+                environ["wsgiorg.routing_args"] = (
+                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                )
             if cut:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                 environ["PATH_INFO"] = path_info[cut:]
             return app(environ, start_response)
-        response = hit(environ, start_response, parts, host)
+        response = hit(environ, start_response, parts, host, k)
         if response is not _DC_FALLBACK:
             return response
     return _dc_not_found(environ, start_response)
 
 
+def _dc_walker(depth, root=None):
+    """A walker for paths of up to ``depth`` segments: the steps written out
+    up to four (a loop costs more than the lookups), a loop beyond. Called
+    with the request's arguments only, it starts from ``root``."""
+    if depth == 0:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, None, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], None, host, "", k)
+            return response
+
+    elif depth == 1:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 2)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 2:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 3)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 3:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 4)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 4:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 5)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+                                    if len(parts) > 4:
+                                        segment = parts[4]
+                                        child = state[0].get(segment)
+                                        if child is None and segment:
+                                            child = state[1]
+                                        if child is not None:
+                                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+    else:
+        return _dc_looping_walker(depth, root)
+    return walk
+
+
+def _dc_looping_walker(depth, root=None):
+    """The walker of ``_dc_walker`` for any depth, with a loop."""
+
+    def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+        path_info = environ.get("PATH_INFO", "")
+        parts = path_info.split("/", depth + 1)
+        if not parts[0]:
+            for segment in parts[1 : depth + 1]:
+                child = state[0].get(segment)
+                if child is None:
+                    child = state[1]
+                    if child is None or not segment:
+                        break
+                state = child
+        hit = state[2]
+        if hit.__class__ is tuple:
+            app, names, script, cut = hit
+            environ["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures (the entry's own dict: copied)
+                old = environ.get("wsgiorg.routing_args")
+                environ["wsgiorg.routing_args"] = (
+                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                )
+            if cut:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                environ["PATH_INFO"] = path_info[cut:]
+            return app(environ, start_response)
+        if hit is None:
+            return _dc_not_found(environ, start_response)
+        response = hit(environ, start_response, parts, host, k)
+        if response is _DC_FALLBACK:
+            return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+        return response
+
+    return walk
+
+
 # -- targets ------------------------------------------------------------------
-
-# backend_app:application
-_dc_app_1 = _dc_load('backend_app', 'application')
-
-# frontend_app:application
-_dc_app_2 = _dc_load('frontend_app', 'application')
+_dc_app_backend_app__application = _dc_load('backend_app', 'application')
+_dc_app_frontend_app__application = _dc_load('frontend_app', 'application')
 
 _dc_status_204 = _DcStatus('204 No Content')
 
-# mounts.disp:7 /old -> redirect 308 '/backend{path}'
-_dc_redirect_3 = _DcRedirect('308 Permanent Redirect', (('text', '/backend'), ('path', 'path')))
-
-# -- routes and path tables ---------------------------------------------------
-# A route is a tuple (app, dispatchc.route, SCRIPT_NAME suffix, its length)
-# when nothing about it depends on the request, else a function that returns
-# the response, or _DC_FALLBACK when its factory returned None.
-# A state is (literal segment -> state, state for any other segment, the
-# route that handles a path ending here, the routes to fall back to).
-
-# default (mounts.disp:4)
-# mounts.disp:5 /backend -> backend_app:application
-_dc_hit_1_1 = (_dc_app_1, 'default /backend', '/backend', 8)
-# mounts.disp:6 /healthz -> status 204
-_dc_hit_1_2 = (_dc_status_204, 'default /healthz', '/healthz', 8)
-# mounts.disp:7 /old -> redirect 308 '/backend{path}'
-_dc_hit_1_3 = (_dc_redirect_3, 'default /old', '/old', 4)
-# mounts.disp:4 / -> frontend_app:application
-_dc_hit_1_4 = (_dc_app_2, 'default /', '', 0)
-_dc_state_1_0 = ({}, None, _dc_hit_1_3, (_dc_hit_1_4,))
-_dc_state_1_1 = ({}, None, _dc_hit_1_2, (_dc_hit_1_4,))
-_dc_state_1_2 = ({}, None, _dc_hit_1_1, (_dc_hit_1_4,))
-_dc_state_1_3 = ({'backend': _dc_state_1_2, 'healthz': _dc_state_1_1, 'old': _dc_state_1_0}, None, _dc_hit_1_4, ())
-
-_DC_EMPTY = ({}, None, None, ())
+# -- default -------------------------------------------------------------------
 
 
-def application(environ, start_response):
-    """The WSGI entry point: walk the path, call the route found."""
-    state = _dc_state_1_3
-    host = _DC_NO_CAPTURES
-    path_info = environ.get("PATH_INFO", "")
-    parts = path_info.split("/", 2)
-    if len(parts) > 1 and not parts[0]:
-        segment = parts[1]
-        child = state[0].get(segment)
-        if child is None and segment:
-            child = state[1]
-        if child is not None:
-            state = child
+# /old -> redirect 308 "/backend{path}"
+def _dc_route_default__old(environ, start_response, parts, host, k):
+    environ["dispatchc.route"] = 'default /old'
+    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/old'
+    environ["PATH_INFO"] = "/" + parts[2] if len(parts) > 2 else ""
+    return _dc_redirect(environ, start_response, '308 Permanent Redirect', '/backend' + _dc_quote_path(environ.get('PATH_INFO', '')))
 
-    hit = state[2]
-    if hit.__class__ is tuple:
-        app, name, script, cut = hit
-        environ["dispatchc.route"] = name
-        if cut:
-            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-            environ["PATH_INFO"] = path_info[cut:]
-        return app(environ, start_response)
-    if hit is None:
-        return _dc_not_found(environ, start_response)
-    response = hit(environ, start_response, parts, host)
-    if response is _DC_FALLBACK:
-        return _dc_fallback(environ, start_response, state[3], parts, host, path_info)
-    return response
+
+# / -> frontend_app:application
+_dc_route_default__root = (_dc_app_frontend_app__application, ('default /',), '', 0)
+
+_dc_state_default__old = ({}, None, _dc_route_default__old, (_dc_route_default__root,))
+
+_dc_state_default = _dc_leaves(
+    (
+        {
+            'old': _dc_state_default__old,
+        },
+        None,
+        _dc_route_default__root,
+        (),
+    ),
+    ('default',),
+    {
+        '/backend': _dc_app_backend_app__application,  # /backend -> backend_app:application
+        '/healthz': _dc_status_204,  # /healthz -> status 204
+    },
+)
+
+# -- application ----------------------------------------------------------------
+application = _dc_walker(1, _dc_state_default)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Mapping
 from urllib.parse import quote
 
-# -- runtime ------------------------------------------------------------------
+# -- run time (copied from dispatchc.targets.*.runtime) -----------------------
 
 
 def _dc_load(module, attr):
@@ -22,6 +22,163 @@ def _dc_load(module, attr):
     for name in attr.split("."):
         obj = getattr(obj, name)
     return obj
+
+
+#: What a query string keeps as it is: everything a query may hold.
+_DC_QUERY_SAFE = "-._~!$&'()*+,;=:@/?%"
+
+
+def _dc_quote(text, extra):
+    """Percent-encode captured text (PATH_INFO bytes, latin-1) for a URL."""
+    return quote(text, safe="-._~!$'()*,:@" + extra, encoding="latin-1", errors="replace")
+
+
+def _dc_with_query(location, query):
+    """``location`` with the request's query appended: after ``&`` when it
+    has a ``?`` already, before its fragment when it has one."""
+    base, hash_mark, fragment = location.partition("#")
+    query = quote(query, safe=_DC_QUERY_SAFE, encoding="latin-1", errors="replace")
+    return base + ("&" if "?" in base else "?") + query + hash_mark + fragment
+
+
+def _dc_quote_path(path_info):
+    """``{path}``: PATH_INFO, which is empty or starts with "/" (any other
+    value gets a "/" in front, so that it ends a host written before it),
+    percent-encoded."""
+    if path_info and path_info[0] != "/":
+        path_info = "/" + path_info
+    return _dc_quote(path_info, "/")
+
+
+_DC_HOST_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-_."
+
+
+def _dc_split_host(host):
+    """A Host header (ASCII, lower-cased) as (name, port text or None);
+    None when something other than a port follows an IPv6 literal."""
+    if host[0] == "[":
+        end = host.find("]") + 1
+        name, port = host[:end], host[end:]
+        if not port:
+            return name, None
+        if port[0] != ":":
+            return None
+        return name, port[1:]
+    name, colon, port = host.rpartition(":")
+    if not colon:
+        return host, None
+    return name, port
+
+
+def _dc_normal_host(name, port, default_port):
+    """``(name, port)`` normalised, or None when the request gets 400.
+
+    ``name`` is lower-case ASCII; ``port`` the port's text, or None for the
+    scheme's ``default_port``."""
+    if port is None:
+        port = default_port
+    elif port.isascii() and port.isdigit() and len(port) <= 5 and 0 < int(port) < 65536:
+        port = int(port)
+    else:
+        return None
+    if name[-1:] == ".":
+        name = name[:-1]
+    if name[:1] == "[":
+        if name[-1] != "]" or "%" in name:
+            return None
+        try:
+            ipaddress.IPv6Address(name[1:-1])
+        except ValueError:
+            return None
+    elif (
+        not name
+        or len(name) > 253
+        or name.strip(_DC_HOST_CHARS)
+        or ".." in name
+        or name[0] == "."
+        or name[-1] == "."
+    ):
+        return None
+    return name, port
+
+
+def _dc_match_patterns(host, port):
+    """The entry of the most specific pattern with literal labels that
+    matches, with the host's captures; else the default block's."""
+    labels = host.split(".")
+    count = len(labels)
+    for size, suffixes in _DC_PATTERNS:
+        if count > size:
+            entries = suffixes.get(".".join(labels[count - size :]))
+            if entries is not None:
+                head = count - size
+                found = (
+                    entries.get((head, port))
+                    or entries.get((head, None))
+                    or entries.get((0, port))
+                    or entries.get((0, None))
+                )
+                if found is not None:
+                    entry, names = found
+                    if names is None:
+                        return entry
+                    return entry[0], entry[1], dict(zip(names, labels, strict=False)), entry[3]
+    return _DC_DEFAULT
+
+
+def _dc_lookup(host, port):
+    """The entry for a normalised host, when no pattern names a port."""
+    entry = _DC_EXACT.get(host)
+    if entry is None:
+        return _dc_match_patterns(host, port)
+    return entry
+
+
+class _DcStatus:
+    """A plain-text response with a fixed status (``status CODE``)."""
+
+    __slots__ = ("_body", "_headers", "_status")
+
+    def __init__(self, status):
+        self._status = status
+        if status[:3] in ("204", "304"):
+            self._body = b""
+            self._headers = []
+        else:
+            self._body = status.encode("ascii") + b"\n"
+            self._headers = [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", str(len(self._body))),
+            ]
+
+    def __call__(self, environ, start_response):
+        start_response(self._status, list(self._headers))
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            return []
+        return [self._body]
+
+
+_dc_bad_request = _DcStatus("400 Bad Request")
+_dc_not_found = _DcStatus("404 Not Found")
+
+
+def _dc_redirect(environ, start_response, status, location):
+    """A redirect to ``location``, with the request's query appended."""
+    query = environ.get("QUERY_STRING")
+    if query:
+        location = _dc_with_query(location, query)
+    body = ("Redirecting to " + location + "\n").encode("latin-1")
+    start_response(
+        status,
+        [
+            ("Location", location),
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+        ],
+    )
+    if environ.get("REQUEST_METHOD") == "HEAD":
+        return []
+    return [body]
 
 
 class _DcCache:
@@ -34,7 +191,8 @@ class _DcCache:
     request to the same route, from inside the factory) gets a RuntimeError
     rather than waiting for itself. At most ``size`` apps are kept: the
     oldest created is dropped first. The key is the argument itself for a
-    factory of one argument, else the tuple of its arguments.
+    factory of one argument, else the tuple of its arguments; ``name`` is
+    the factory as written (``tenants:make_app``), for messages.
     """
 
     __slots__ = ("_arity", "_factory", "_mutex", "_name", "_pending", "_size", "apps")
@@ -94,89 +252,28 @@ class _DcCache:
         return f"{self._name}({key!r})" if self._arity == 1 else f"{self._name}{key!r}"
 
 
-class _DcStatus:
-    """A plain-text response with a fixed status (``status CODE``)."""
-
-    __slots__ = ("_body", "_headers", "_status")
-
-    def __init__(self, status):
-        self._status = status
-        if status[:3] in ("204", "304"):
-            self._body = b""
-            self._headers = []
-        else:
-            self._body = status.encode("ascii") + b"\n"
-            self._headers = [
-                ("Content-Type", "text/plain; charset=utf-8"),
-                ("Content-Length", str(len(self._body))),
-            ]
-
-    def __call__(self, environ, start_response):
-        start_response(self._status, list(self._headers))
-        if environ.get("REQUEST_METHOD") == "HEAD":
-            return []
-        return [self._body]
+#: Host captures of a host without any.
+_DC_NO_CAPTURES = {}
+#: What a route function returns when its factory returned None.
+_DC_FALLBACK = object()
 
 
-class _DcRedirect:
-    """``redirect CODE "URL"``: text, ``{capture}`` and ``{path}`` parts.
-
-    ``{path}`` is PATH_INFO, which is empty or starts with "/" (a "/" is put
-    before any other value), so it ends a host written before it. With
-    ``relative`` (a URL that starts with "/" or ``{path}``), a Location that
-    would start with "//" or "/\\" gets one "/" instead: it never names
-    another host, whatever the request puts in the path.
-    """
-
-    __slots__ = ("_parts", "_relative", "_status")
-
-    def __init__(self, status, parts, relative=False):
-        self._status = status
-        self._parts = parts
-        self._relative = relative
-
-    def __call__(self, environ, start_response):
-        pieces = []
-        for kind, value in self._parts:
-            if kind == "text":
-                pieces.append(value)
-            elif kind == "path":
-                path = environ.get("PATH_INFO", "")
-                if path and path[0] != "/":
-                    path = "/" + path
-                pieces.append(_dc_quote(path, "/"))
-            else:
-                # Set by the route's function just before (SPEC §3).
-                pieces.append(_dc_quote(environ["wsgiorg.routing_args"][1][value], ""))
-        location = "".join(pieces)
-        if self._relative and location.startswith(("//", "/\\")):
-            location = "/" + location.lstrip("/\\")
-        query = environ.get("QUERY_STRING")
-        if query:
-            # Before a fragment, if the URL has one.
-            base, hash_mark, fragment = location.partition("#")
-            query = quote(query, safe=_DC_QUERY_SAFE, encoding="latin-1", errors="replace")
-            location = base + ("&" if "?" in base else "?") + query + hash_mark + fragment
-        body = ("Redirecting to " + location + "\n").encode("latin-1")
-        start_response(
-            self._status,
-            [
-                ("Location", location),
-                ("Content-Type", "text/plain; charset=utf-8"),
-                ("Content-Length", str(len(body))),
-            ],
-        )
-        if environ.get("REQUEST_METHOD") == "HEAD":
-            return []
-        return [body]
-
-
-_DC_QUERY_SAFE = "-._~!$&'()*+,;=:@/?%"
-
-
-def _dc_quote(text, extra):
-    """Percent-encode captured text (PATH_INFO bytes, latin-1) for a URL."""
-    return quote(text, safe="-._~!$'()*,:@" + extra, encoding="latin-1", errors="replace")
+def _dc_leaves(root, prefixes, leaves):
+    """A block's root state, with a state for each of its *leaf* routes,
+    given as ``{path: app}``: a literal route that no other route continues,
+    written in the module as one line. Each leaf's state is what the
+    compiler would have written out for it, hung under its parent (found by
+    the path's literal segments). ``prefixes``: the host part of
+    ``dispatchc.route`` for each pattern of the block."""
+    for path, app in leaves.items():
+        parent = root
+        *steps, segment = path.split("/")[1:]
+        for step in steps:
+            parent = parent[0][step]
+        chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
+        names = tuple(prefix + " " + path for prefix in prefixes)
+        parent[0][segment] = ({}, None, (app, names, path, len(path)), chain)
+    return root
 
 
 def _dc_routing_args(old, captures):
@@ -186,18 +283,267 @@ def _dc_routing_args(old, captures):
     if (
         isinstance(old, tuple)
         and len(old) == 2
-        and isinstance(old[0], (tuple, list))
+        and isinstance(old[0], tuple | list)
         and isinstance(old[1], Mapping)
     ):
         return old[0], {**old[1], **captures}
     return (), captures
 
 
-_dc_bad_request = _DcStatus("400 Bad Request")
-_dc_not_found = _DcStatus("404 Not Found")
-_DC_NO_CAPTURES = {}
-_DC_FALLBACK = object()  # what a route returns when its factory returned None
-_DC_HOST_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-_."
+def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
+    """The rest of a route chain, after a factory returned None (SPEC §3)."""
+    for hit in routes:
+        if hit.__class__ is tuple:
+            app, names, script, cut = hit
+            environ["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures (the entry's own dict: copied)
+                old = environ.get("wsgiorg.routing_args")
+                environ["wsgiorg.routing_args"] = (
+                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                )
+            if cut:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                environ["PATH_INFO"] = path_info[cut:]
+            return app(environ, start_response)
+        response = hit(environ, start_response, parts, host, k)
+        if response is not _DC_FALLBACK:
+            return response
+    return _dc_not_found(environ, start_response)
+
+
+def _dc_walker(depth, root=None):
+    """A walker for paths of up to ``depth`` segments: the steps written out
+    up to four (a loop costs more than the lookups), a loop beyond. Called
+    with the request's arguments only, it starts from ``root``."""
+    if depth == 0:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, None, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], None, host, "", k)
+            return response
+
+    elif depth == 1:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 2)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 2:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 3)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 3:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 4)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 4:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 5)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+                                    if len(parts) > 4:
+                                        segment = parts[4]
+                                        child = state[0].get(segment)
+                                        if child is None and segment:
+                                            child = state[1]
+                                        if child is not None:
+                                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+    else:
+        return _dc_looping_walker(depth, root)
+    return walk
+
+
+def _dc_looping_walker(depth, root=None):
+    """The walker of ``_dc_walker`` for any depth, with a loop."""
+
+    def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+        path_info = environ.get("PATH_INFO", "")
+        parts = path_info.split("/", depth + 1)
+        if not parts[0]:
+            for segment in parts[1 : depth + 1]:
+                child = state[0].get(segment)
+                if child is None:
+                    child = state[1]
+                    if child is None or not segment:
+                        break
+                state = child
+        hit = state[2]
+        if hit.__class__ is tuple:
+            app, names, script, cut = hit
+            environ["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures (the entry's own dict: copied)
+                old = environ.get("wsgiorg.routing_args")
+                environ["wsgiorg.routing_args"] = (
+                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                )
+            if cut:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                environ["PATH_INFO"] = path_info[cut:]
+            return app(environ, start_response)
+        if hit is None:
+            return _dc_not_found(environ, start_response)
+        response = hit(environ, start_response, parts, host, k)
+        if response is _DC_FALLBACK:
+            return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+        return response
+
+    return walk
 
 
 def _dc_host(environ):
@@ -206,20 +552,10 @@ def _dc_host(environ):
     if host:
         if not host.isascii():
             return None
-        host = host.lower()
-        if host[0] == "[":
-            end = host.find("]") + 1
-            name, port = host[:end], host[end:]
-            if port:
-                if port[0] != ":":
-                    return None
-                port = port[1:]
-            else:
-                port = None
-        else:
-            name, colon, port = host.rpartition(":")
-            if not colon:
-                name, port = host, None
+        found = _dc_split_host(host.lower())
+        if found is None:
+            return None
+        name, port = found
     else:
         name = environ.get("SERVER_NAME") or ""
         if not name.isascii():
@@ -228,222 +564,24 @@ def _dc_host(environ):
         if ":" in name and name[0] != "[":
             name = "[" + name + "]"
         port = environ.get("SERVER_PORT") or None
-    if port is None:
-        port = 443 if environ.get("wsgi.url_scheme") == "https" else 80
-    elif port.isascii() and port.isdigit() and len(port) <= 5 and 0 < int(port) < 65536:
-        port = int(port)
-    else:
-        return None
-    if name[-1:] == ".":
-        name = name[:-1]
-    if name[:1] == "[":
-        if name[-1] != "]" or "%" in name:
-            return None
-        try:
-            ipaddress.IPv6Address(name[1:-1])
-        except ValueError:
-            return None
-    elif (
-        not name
-        or len(name) > 253
-        or name.strip(_DC_HOST_CHARS)
-        or ".." in name
-        or name[0] == "."
-        or name[-1] == "."
-    ):
-        return None
-    return name, port
+    return _dc_normal_host(name, port, 443 if environ.get("wsgi.url_scheme") == "https" else 80)
 
 
-def _dc_fallback(environ, start_response, hits, parts, host, path_info):
-    """The rest of a route chain, after a factory returned None (SPEC §3)."""
-    for hit in hits:
-        if hit.__class__ is tuple:
-            app, name, script, cut = hit
-            environ["dispatchc.route"] = name
-            if cut:
-                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-                environ["PATH_INFO"] = path_info[cut:]
-            return app(environ, start_response)
-        response = hit(environ, start_response, parts, host)
-        if response is not _DC_FALLBACK:
-            return response
-    return _dc_not_found(environ, start_response)
-
-
-def _dc_reject(environ, start_response, parts, host):
+def _dc_reject(environ, start_response, parts, host, k):
     """The route of an invalid Host header: 400, before any app or factory."""
     return _dc_bad_request(environ, start_response)
 
 
-# -- targets ------------------------------------------------------------------
-
-# frontend_app:application
-_dc_app_1 = _dc_load('frontend_app', 'application')
-
-# tenants_app:make_app
-_dc_factory_1 = _dc_load('tenants_app', 'make_app')
-
-_dc_status_204 = _DcStatus('204 No Content')
-_dc_status_404 = _DcStatus('404 Not Found')
-
-# tenants.disp:4 / -> tenants_app:make_app(tenant, region)
-_dc_cache_3 = _DcCache(_dc_factory_1, 256, 2, 'tenants_app:make_app')
-_dc_apps_3 = _dc_cache_3.apps
-
-# tenants.disp:14 / -> redirect 302 'https://www.saas.example{path}'
-_dc_redirect_4 = _DcRedirect('302 Found', (('text', 'https://www.saas.example'), ('path', 'path')))
-
-# -- routes and path tables ---------------------------------------------------
-# A route is a tuple (app, dispatchc.route, SCRIPT_NAME suffix, its length)
-# when nothing about it depends on the request, else a function that returns
-# the response, or _DC_FALLBACK when its factory returned None.
-# A state is (literal segment -> state, state for any other segment, the
-# route that handles a path ending here, the routes to fall back to).
-
-# host saas.example (tenants.disp:8)
-# tenants.disp:9 / -> frontend_app:application
-_dc_hit_1_1 = (_dc_app_1, 'saas.example /', '', 0)
-_dc_state_1_0 = ({}, None, _dc_hit_1_1, ())
-
-# host www.saas.example (tenants.disp:8)
-# tenants.disp:9 / -> frontend_app:application
-_dc_hit_2_1 = (_dc_app_1, 'www.saas.example /', '', 0)
-_dc_state_2_0 = ({}, None, _dc_hit_2_1, ())
-
-# host {tenant}.{region}.saas.example (tenants.disp:3)
-
-
-# tenants.disp:5 /healthz -> status 204
-def _dc_route_3_1(environ, start_response, parts, host):
-    v0 = host['tenant']
-    v1 = host['region']
-    app = _dc_status_204
-    environ["dispatchc.route"] = '{tenant}.{region}.saas.example /healthz'
-    old = environ.get("wsgiorg.routing_args")
-    if old is None:
-        environ["wsgiorg.routing_args"] = ((), {'tenant': v0, 'region': v1})
-    else:
-        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'tenant': v0, 'region': v1})
-    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/healthz'
-    environ["PATH_INFO"] = "/" + parts[2] if len(parts) > 2 else ""
-    return app(environ, start_response)
-
-
-# tenants.disp:4 / -> tenants_app:make_app(tenant, region)
-def _dc_route_3_2(environ, start_response, parts, host):
-    v0 = host['tenant']
-    v1 = host['region']
-    key = (v0, v1)
-    try:
-        app = _dc_apps_3[key]
-    except KeyError:  # not made yet, or dropped from the cache
-        app = _dc_cache_3.create(key)
-        if app is None:
-            return _DC_FALLBACK
-    environ["dispatchc.route"] = '{tenant}.{region}.saas.example /'
-    old = environ.get("wsgiorg.routing_args")
-    if old is None:
-        environ["wsgiorg.routing_args"] = ((), {'tenant': v0, 'region': v1})
-    else:
-        environ["wsgiorg.routing_args"] = _dc_routing_args(old, {'tenant': v0, 'region': v1})
-    return app(environ, start_response)
-
-
-_dc_state_3_0 = ({}, None, _dc_route_3_1, (_dc_route_3_2,))
-_dc_state_3_1 = ({'healthz': _dc_state_3_0}, None, _dc_route_3_2, ())
-
-# host *.saas.example (tenants.disp:13)
-# tenants.disp:14 / -> redirect 302 'https://www.saas.example{path}'
-_dc_hit_4_1 = (_dc_redirect_4, '*.saas.example /', '', 0)
-_dc_state_4_0 = ({}, None, _dc_hit_4_1, ())
-
-# default (tenants.disp:17)
-# tenants.disp:18 / -> status 404
-_dc_hit_5_1 = (_dc_status_404, 'default /', '', 0)
-_dc_state_5_0 = ({}, None, _dc_hit_5_1, ())
-
-
-def _dc_walk_1(environ, start_response, state, host):
-    """Walk a path of up to 1 segment, then call the route found."""
-    path_info = environ.get("PATH_INFO", "")
-    parts = path_info.split("/", 2)
-    if len(parts) > 1 and not parts[0]:
-        segment = parts[1]
-        child = state[0].get(segment)
-        if child is None and segment:
-            child = state[1]
-        if child is not None:
-            state = child
-
-    hit = state[2]
-    if hit.__class__ is tuple:
-        app, name, script, cut = hit
-        environ["dispatchc.route"] = name
-        if cut:
-            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
-            environ["PATH_INFO"] = path_info[cut:]
-        return app(environ, start_response)
-    if hit is None:
-        return _dc_not_found(environ, start_response)
-    response = hit(environ, start_response, parts, host)
-    if response is _DC_FALLBACK:
-        return _dc_fallback(environ, start_response, state[3], parts, host, path_info)
-    return response
-
-
-_DC_EMPTY = ({}, None, None, ())
-
-# -- hosts ----------------------------------------------------------------------
-# A host entry is one of:
-#   (walker, root state, host captures)  a table with paths to walk
-#   (False, root state, host captures)   a table of "/" routes only
-#   (None, app, dispatchc.route)         a table whose one route answers always
-_DC_REJECT = (False, ({}, None, _dc_reject, ()), _DC_NO_CAPTURES)
-_DC_HOST_1 = (None, _dc_app_1, 'saas.example /')
-_DC_HOST_2 = (None, _dc_app_1, 'www.saas.example /')
-_DC_HOST_3 = (_dc_walk_1, _dc_state_3_1, _DC_NO_CAPTURES)
-_DC_HOST_4 = (None, _dc_redirect_4, '*.saas.example /')
-_DC_HOST_5 = (None, _dc_status_404, 'default /')
-_DC_DEFAULT = _DC_HOST_5
-# Raw Host headers that need no normalisation: exact hosts as written.
-_DC_FAST = {
-    'saas.example': _DC_HOST_1,
-    'www.saas.example': _DC_HOST_2,
-}
-_DC_EXACT = {
-    'saas.example': _DC_HOST_1,
-    'www.saas.example': _DC_HOST_2,
-}
-# (literal labels, {suffix: {(capture labels, or 0 for "*", port): (entry,
-# capture names)}}), longest suffix first.
-_DC_PATTERNS = (
-    (
-        2,
-        {
-            'saas.example': {
-                (0, None): (_DC_HOST_4, None),
-                (2, None): (_DC_HOST_3, ('tenant', 'region')),
-            },
-        },
-    ),
-)
-# Host headers seen, normalised and matched once; forgotten all at once when
-# more than _DC_MEMO_SIZE pile up, so memory does not grow with made-up hosts.
-_DC_MEMO_SIZE = 1024
-_dc_hosts = dict(_DC_FAST)
+#: The entry of an invalid host.
+_DC_REJECT = (False, ({}, None, _dc_reject, ()), _DC_NO_CAPTURES, 0)
 
 
 def _dc_select(environ):
-    """The host entry for a Host header not in _dc_hosts (SPEC §2)."""
+    """The host entry for a Host header not in ``_dc_hosts`` (SPEC §2),
+    remembered by its raw text: no pattern names a port, so the scheme
+    (which sets the default port) cannot change the answer."""
     found = _dc_host(environ)
-    if found is None:
-        entry = _DC_REJECT
-    else:
-        host, port = found
-        entry = _DC_EXACT.get(host)
-        if entry is None:
-            entry = _dc_match_patterns(host, port)
+    entry = _DC_REJECT if found is None else _dc_lookup(*found)
     raw = environ.get("HTTP_HOST")
     # No valid Host is longer (253 + "." + ":65535"): longer ones are not
     # remembered, so the memo holds at most _DC_MEMO_SIZE short strings.
@@ -455,47 +593,126 @@ def _dc_select(environ):
     return entry
 
 
-def _dc_match_patterns(host, port):
-    labels = host.split(".")
-    count = len(labels)
-    for size, suffixes in _DC_PATTERNS:
-        if count > size:
-            entries = suffixes.get(".".join(labels[count - size :]))
-            if entries is not None:
-                head = count - size
-                found = (
-                    entries.get((head, port))
-                    or entries.get((head, None))
-                    or entries.get((0, port))
-                    or entries.get((0, None))
-                )
-                if found is not None:
-                    entry, names = found
-                    if names is None:
-                        return entry
-                    return entry[0], entry[1], dict(zip(names, labels, strict=False))
-    return _DC_DEFAULT
+# -- targets ------------------------------------------------------------------
+_dc_app_frontend_app__application = _dc_load('frontend_app', 'application')
+_dc_factory_tenants_app__make_app = _dc_load('tenants_app', 'make_app')
+
+_dc_status_204 = _DcStatus('204 No Content')
+_dc_status_404 = _DcStatus('404 Not Found')
+
+# -- host saas.example, www.saas.example ---------------------------------------
+# / -> frontend_app:application: answers every request (see the host entries)
+
+# -- host {tenant}.{region}.saas.example ---------------------------------------
+
+
+# / -> tenants_app:make_app(tenant, region) cache 256
+def _dc_route_tenant_region_saas_example__root(environ, start_response, parts, host, k):
+    v0 = host['region']
+    v1 = host['tenant']
+    key = (v1, v0)
+    try:
+        app = _dc_apps_tenant_region_saas_example__root[key]
+    except KeyError:  # not made yet, or dropped from the cache
+        app = _dc_cache_tenant_region_saas_example__root.create(key)
+        if app is None:
+            return _DC_FALLBACK
+    environ["dispatchc.route"] = '{tenant}.{region}.saas.example /'
+    captures = {'tenant': v1, 'region': v0}
+    old = environ.get("wsgiorg.routing_args")
+    if old is None:
+        environ["wsgiorg.routing_args"] = ((), captures)
+    else:
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
+    return app(environ, start_response)
+
+
+_dc_cache_tenant_region_saas_example__root = _DcCache(_dc_factory_tenants_app__make_app, 256, 2, 'tenants_app:make_app')
+_dc_apps_tenant_region_saas_example__root = _dc_cache_tenant_region_saas_example__root.apps
+
+_dc_state_tenant_region_saas_example = _dc_leaves(
+    ({}, None, _dc_route_tenant_region_saas_example__root, ()),
+    ('{tenant}.{region}.saas.example',),
+    {
+        '/healthz': _dc_status_204,  # /healthz -> status 204
+    },
+)
+
+# -- host *.saas.example -------------------------------------------------------
+
+
+# / -> redirect 302 "https://www.saas.example{path}"
+def _dc_route_any_saas_example__root(environ, start_response, parts, host, k):
+    environ["dispatchc.route"] = '*.saas.example /'
+    return _dc_redirect(environ, start_response, '302 Found', 'https://www.saas.example' + _dc_quote_path(environ.get('PATH_INFO', '')))
+
+
+_dc_state_any_saas_example = _dc_leaves(
+    ({}, None, _dc_route_any_saas_example__root, ()),
+    ('*.saas.example',),
+    {
+    },
+)
+
+# -- default -------------------------------------------------------------------
+# / -> status 404: answers every request (see the host entries)
+
+# -- hosts ----------------------------------------------------------------------
+# A host entry is (walker, root state, host captures, pattern index), with
+# False for a walker when the block has "/" routes only; or (None, app,
+# dispatchc.route, 0) for a block whose one route always answers.
+_dc_walk_1 = _dc_walker(1)
+
+_DC_EXACT = {
+    'saas.example': (None, _dc_app_frontend_app__application, 'saas.example /', 0),
+    'www.saas.example': (None, _dc_app_frontend_app__application, 'www.saas.example /', 0),
+}
+# (literal labels, {suffix: {(capture labels, or 0 for "*", port): (entry,
+# capture names)}}), longest suffix first.
+_DC_PATTERNS = (
+    (
+        2,
+        {
+            'saas.example': {
+                (0, None): ((False, _dc_state_any_saas_example, _DC_NO_CAPTURES, 0), None),
+                (2, None): ((_dc_walk_1, _dc_state_tenant_region_saas_example, _DC_NO_CAPTURES, 0), ('tenant', 'region')),
+            },
+        },
+    ),
+)
+_DC_DEFAULT = (None, _dc_status_404, 'default /', 0)
+# Host headers seen, normalised and matched once, beside the exact hosts as
+# written; forgotten all at once when more than _DC_MEMO_SIZE pile up, so
+# memory does not grow with made-up hosts.
+_DC_FAST = _DC_EXACT
+_DC_MEMO_SIZE = 1024
+_dc_hosts = dict(_DC_EXACT)
 
 
 def application(environ, start_response):
-    """The WSGI entry point: pick the host's table, walk the path, call the route."""
+    """The WSGI entry point: pick the host's block, walk the path, call the route."""
     try:
-        walk, state, host = _dc_hosts[environ["HTTP_HOST"]]
+        walk, state, host, k = _dc_hosts[environ["HTTP_HOST"]]
     except KeyError:  # no Host header, or one not seen yet
-        walk, state, host = _dc_select(environ)
-    if walk is None:  # (None, app, dispatchc.route)
+        walk, state, host, k = _dc_select(environ)
+    if walk is None:  # a block whose one route always answers
         environ["dispatchc.route"] = host
         return state(environ, start_response)
     if walk:
-        return walk(environ, start_response, state, host)
+        return walk(environ, start_response, state, host, k)
     hit = state[2]
     if hit.__class__ is tuple:
-        app, name, script, cut = hit
-        environ["dispatchc.route"] = name
+        app, names, script, cut = hit
+        environ["dispatchc.route"] = names[k]
+        if host:  # a host pattern's captures (the entry's own dict: copied)
+            old = environ.get("wsgiorg.routing_args")
+            environ["wsgiorg.routing_args"] = (
+                ((), host.copy()) if old is None else _dc_routing_args(old, host)
+            )
         return app(environ, start_response)
     if hit is None:
         return _dc_not_found(environ, start_response)
-    response = hit(environ, start_response, None, host)
+    response = hit(environ, start_response, None, host, k)
     if response is _DC_FALLBACK:
-        return _dc_fallback(environ, start_response, state[3], None, host, "")
+        return _dc_fallback(environ, start_response, state[3], None, host, "", k)
     return response

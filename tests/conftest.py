@@ -1,52 +1,39 @@
-"""Shared fixtures: compile routing text and import the generated module."""
+"""Shared fixtures. Plain helpers are in ``helpers.py`` (re-exported here
+for the test files that still import them from ``conftest``)."""
 
 from __future__ import annotations
 
-import importlib.util
-import itertools
 import sys
-import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from dispatchc.codegen import generate
-from dispatchc.compiler import load_table
-from dispatchc.parser import decode
-
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "samples"
-
-_counter = itertools.count()
-
-
-def compile_text(text: str, name: str = "routes.disp") -> str:
-    """Compile routing text to the generated module's source."""
-    raw = textwrap.dedent(text).encode("utf-8")
-    table = load_table(name, raw)
-    return generate(table, decode(name, raw), name)
-
-
-def load_module(code: str, name: str | None = None) -> ModuleType:
-    """Execute generated source as a fresh module (not left in sys.modules)."""
-    name = name or f"_dispatchc_test_{next(_counter)}"
-    spec = importlib.util.spec_from_loader(name, loader=None)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    exec(compile(code, f"<{name}>", "exec"), module.__dict__)
-    return module
-
-
-def build_module(text: str) -> ModuleType:
-    return load_module(compile_text(text))
+from .helpers import ROOT as ROOT
+from .helpers import SAMPLES as SAMPLES
+from .helpers import build_module as build_module
+from .helpers import compile_text as compile_text
+from .helpers import load_module as load_module
+from .helpers import target_module
 
 
 @pytest.fixture
-def samples_on_path(monkeypatch: pytest.MonkeyPatch) -> Path:
+def samples_on_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Make the sample apps importable, and forget them afterwards."""
     monkeypatch.syspath_prepend(str(SAMPLES))
     before = set(sys.modules)
     yield SAMPLES
     for mod in set(sys.modules) - before:
         del sys.modules[mod]
+
+
+@pytest.fixture
+def targets() -> Iterator[ModuleType]:
+    """A target module ``T`` (``helpers.target_module``); routing text says
+    ``T:...``. Removed from ``sys.modules`` afterwards."""
+    module = target_module()
+    try:
+        yield module
+    finally:
+        sys.modules.pop(module.__name__, None)

@@ -39,7 +39,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
-from .strategies import tables
+from .strategies import NASTY, tables
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -182,7 +182,7 @@ SPECIAL_BYTES = [
 SEED_FILES = sorted(
     [
         *(ROOT / "samples").glob("*.disp"),
-        *(ROOT / "tests" / "cases").glob("*/routes.disp"),
+        *(ROOT / "tests" / "targets").glob("*/cases/*/routes.disp"),
         *(ROOT / "tests" / "broken").glob("*.disp"),
         *(ROOT / "tests" / "fmt_cases").glob("*.disp"),
     ]
@@ -465,80 +465,6 @@ def stub_modules(names: set[str]) -> Iterator[None]:
 
 # -- injection templates ------------------------------------------------------------
 
-#: Pieces of adversarial text: Python string, comment and format syntax,
-#: line separators Python's str.splitlines() knows but its tokenizer does
-#: not, NUL and other controls, bidi controls, invisible and IDNA-mapped
-#: characters (soft hyphen, ZWJ, ideographic full stop, ligatures), and
-#: payloads shaped like Python code.
-NASTY = [
-    "'",
-    '"',
-    "\\",
-    '"""',
-    "'''",
-    "{",
-    "}",
-    "{{",
-    "}}",
-    "{}",
-    "{path}",
-    "%",
-    "%s",
-    "%(x)s",
-    "#",
-    "\\n",
-    "\\x00",
-    "\u2028",
-    "\u2029",
-    "\x85",
-    "\x00",
-    "\x0b",
-    "\x0c",
-    "\x1b",
-    "\x7f",
-    "\u202e",
-    "\u2066",
-    "\u200f",
-    "\ufeff",
-    "\u00ad",
-    "\u200d",
-    "\u3002",
-    "\ufb01",
-    "\u0301",
-    "\t",
-    " ",
-    "é",
-    "ß",
-    "K",
-    "İ",
-    "漢",
-    "\U0001f600",
-    "(",
-    ")",
-    ",",
-    ";",
-    ":",
-    ".",
-    "/",
-    "-",
-    "->",
-    "_",
-    "*",
-    "=",
-    "[",
-    "]",
-    "<",
-    ">",
-    "|",
-    "`",
-    "^",
-    "~",
-    "$",
-    "'); import os #",
-    '"+__import__("os")+"',
-    "\\\\'",
-    "0",
-]
 #: Ordinary characters for each kind of slot, so that many tails are valid.
 ORDINARY = {
     "host": list("abcxyz0189-_") + ["é", "ü", "ß", "漢"],

@@ -31,6 +31,92 @@ FAKE_MODULE = "dispatchc_fake_targets"
 APP_ATTRS = ("app_0", "app_1", "app_2", "ns.app")
 FACTORY_ATTRS = ("f_0", "f_1", "f_2")
 
+#: Pieces of adversarial text, for every slot that holds text from a routing
+#: file: Python string, comment and format syntax, line separators Python's
+#: str.splitlines() knows but its tokenizer does not, NUL and other controls,
+#: bidi controls, invisible and IDNA-mapped characters (soft hyphen, ZWJ,
+#: ideographic full stop, ligatures, Kelvin sign), the language's own
+#: punctuation, and payloads shaped like Python code. tests/test_injection.py
+#: tries each in each kind of slot; tests/fuzz_strategies.py builds values
+#: from them.
+NASTY = [
+    "'",
+    '"',
+    "\\",
+    '"""',
+    "'''",
+    "{",
+    "}",
+    "{{",
+    "}}",
+    "{}",
+    "{path}",
+    "%",
+    "%s",
+    "%(x)s",
+    "#",
+    "\\n",
+    "\\x00",
+    "\u2028",
+    "\u2029",
+    "\x85",
+    "\x00",
+    "\x0b",
+    "\x0c",
+    "\x1b",
+    "\x7f",
+    "\u202e",
+    "\u2066",
+    "\u200f",
+    "\ufeff",
+    "\xad",
+    "\u200d",
+    "。",
+    "ﬁ",
+    "́",
+    "\t",
+    " ",
+    "é",
+    "ß",
+    "K",
+    "İ",
+    "漢",
+    "😀",
+    "(",
+    ")",
+    ",",
+    ";",
+    ":",
+    ".",
+    "/",
+    "-",
+    "->",
+    "_",
+    "*",
+    "=",
+    "[",
+    "]",
+    "<",
+    ">",
+    "|",
+    "`",
+    "^",
+    "~",
+    "$",
+    "'); import os #",
+    '"+__import__("os")+"',
+    "\\\\'",
+    "0",
+    "{0}",
+    "\\u2028",
+    "\x1c",
+    "\\'",
+    '\\"',
+    "');import os;os.system('x')#",
+    '"); import os #',
+    "\\\nimport os\n",
+]
+
 # -- fake target module -------------------------------------------------------
 
 
@@ -239,6 +325,15 @@ def path_specs(draw, max_segments: int = 3) -> PathSpec:
         else:
             segments.append(("lit", draw(st.sampled_from(PATH_LITERALS))))
     return PathSpec(tuple(segments))
+
+
+def host_pattern_texts() -> st.SearchStrategy[str]:
+    """Host patterns as written (random case, trailing dots, ports)."""
+    return host_specs().map(lambda h: h.text)
+
+
+def path_pattern_texts(max_segments: int = 3) -> st.SearchStrategy[str]:
+    return path_specs(max_segments).map(lambda p: p.text)
 
 
 # String literals as values and as written (with the two escapes).

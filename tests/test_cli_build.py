@@ -22,7 +22,8 @@ import pytest
 
 import dispatchc
 from dispatchc.cli import main
-from dispatchc.compiler import output_problem
+from dispatchc.files import output_problem
+from dispatchc.targets import REGISTRY
 
 from .conftest import SAMPLES
 
@@ -79,14 +80,14 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, captured.out, captured.err
 
 
-def run_process(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_process(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         args,
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
     )
 
 
@@ -880,7 +881,7 @@ KILLED_BUILD = """\
 import os, signal, sys
 import dispatchc.compiler
 from dispatchc.cli import main
-from dispatchc.compiler import output_problem
+from dispatchc.files import output_problem
 
 def replace(src, dst):
     os.kill(os.getpid(), signal.SIGKILL)
@@ -963,7 +964,12 @@ def test_a_failed_build_leaves_no_temp(project, capsys):
 # -- usage lines ---------------------------------------------------------------------------
 
 
-BUILD_USAGE = "usage: dispatchc build [-h] [-o OUT] [--check] [--force] FILE [FILE ...]"
+#: At 80 columns: argparse wraps the usage after ``--force``.
+BUILD_USAGE = [
+    "usage: dispatchc build [-h] [--target NAME] [-o OUT] [--check] [--force]",
+    "                       [--upstreams FILE] [--upstream NAME]",
+    "                       FILE [FILE ...]",
+]
 
 
 @pytest.mark.parametrize(
@@ -984,17 +990,62 @@ def test_a_bad_flag_prints_its_commands_usage(project, capsys, monkeypatch, argv
     lines = err.splitlines()
     assert lines[0].startswith(f"usage: {prog} [-h]")
     if prog == "dispatchc build":
-        assert lines[0] == BUILD_USAGE
+        assert lines[:-1] == BUILD_USAGE
     assert lines[-1] == f"{prog}: error: unrecognized arguments: --nope"
 
 
 def test_a_bad_flag_through_the_console_script(project):
-    proc = run_process([str(console_script()), "build", "--nope", "routes.disp"], project)
+    proc = run_process(
+        [str(console_script()), "build", "--nope", "routes.disp"], project, COLUMNS="80"
+    )
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
-        BUILD_USAGE,
+        *BUILD_USAGE,
         "dispatchc build: error: unrecognized arguments: --nope",
     ]
+
+
+# -- --target ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("disp", sorted(SAMPLES.glob("*.disp")), ids=lambda p: p.name)
+def test_target_wsgi_is_byte_identical_to_plain_build(project, capsys, disp):
+    shutil.copy(disp, project / "sample.disp")
+    assert run(["build", "sample.disp", "-o", "plain.py"], capsys)[0] == 0
+    assert run(["build", "--target", "wsgi", "sample.disp", "-o", "wsgi.py"], capsys)[0] == 0
+    assert run(["build", "sample.disp", "--target=wsgi"], capsys)[0] == 0
+    plain = (project / "plain.py").read_bytes()
+    assert (project / "wsgi.py").read_bytes() == plain
+    assert (project / "sample.py").read_bytes() == plain
+    code, _, err = run(["build", "--check", "--target", "wsgi", "sample.disp"], capsys)
+    assert code == 0, err
+
+
+def test_an_unknown_target_is_a_usage_error_naming_the_targets(project, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    before = snapshot(project)
+    code, out, err = run(["build", "--target", "nginx-nope", "routes.disp"], capsys)
+    assert code == 2 and out == ""
+    last = err.splitlines()[-1]
+    # (Python versions differ in quoting the choices.)
+    assert last.startswith("dispatchc build: error: argument --target: invalid choice: ")
+    choices = ", ".join(f"'?{name}'?" for name in REGISTRY)
+    assert "nginx-nope" in last and re.search(rf"\(choose from {choices}\)$", last), last
+    assert snapshot(project) == before
+
+
+def test_build_help_lists_the_targets_with_their_summaries(capsys, monkeypatch):
+    from dispatchc.targets import summaries
+
+    monkeypatch.setenv("COLUMNS", "100")
+    code, out, _ = run(["build", "--help"], capsys)
+    assert code == 0
+    listed = out[out.index("\ntargets:\n") :].splitlines()[2:]
+    assert [line.split(None, 1) for line in listed if line.strip()] == [
+        [name, summary] for name, summary in summaries()
+    ]
+    assert [name for name, _ in summaries()] == list(REGISTRY)
+    assert summaries()[0][0] == "wsgi"  # the default comes first
 
 
 # -- --check ----------------------------------------------------------------------------

@@ -12,6 +12,10 @@ Conventions in the docs, checked here:
   starts with ``# saved as latin-1`` is written encoded as latin-1 (E002);
   in one whose first line starts with ``# saved with carriage returns``,
   each ``␍`` after that line is written as a carriage return (E004).
+  An ``N...`` example (``--target nginx``) may have a ```toml block between
+  the ```disp block and its output: the upstreams file, saved as
+  ``upstreams.toml``; its fixed version is checked by running the command
+  of the section's example, which must succeed without the code.
 - In ``docs/language.md`` every ```disp block compiles, except one whose
   first line is ``# invalid: CODE``, which must get that code.
 - ```python blocks whose first line is ``# from samples/NAME.py`` are
@@ -31,13 +35,11 @@ import pytest
 
 from dispatchc.checks import check
 from dispatchc.cli import main
-from dispatchc.codegen import generate
 from dispatchc.compiler import analyse
 from dispatchc.diagnostics import CODES, ERROR, Diagnostic, render_text
-from dispatchc.errors import DispatchError
-from dispatchc.fmt import format_text
-from dispatchc.resolve import resolve
 from dispatchc.source import Source
+from dispatchc.tools.fmt import format_text
+from dispatchc.tools.resolve import resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -45,10 +47,11 @@ DIAGNOSTICS = DOCS / "diagnostics.md"
 LANGUAGE = DOCS / "language.md"
 
 #: Codes in CODES that this version never emits: their section has no example.
-NOT_EMITTED: set[str] = set()
+#: (N106: the language refuses first; N2xx: only explain --target nginx.)
+NOT_EMITTED: set[str] = {"N106", "N201", "N202", "N203", "N204", "N205"}
 
 FENCE = re.compile(r"^```(?P<lang>[\w-]*)[ \t]*\n(?P<body>.*?)^```[ \t]*$", re.M | re.S)
-SECTION = re.compile(r"^## (?P<code>[EW]\d{3}) (?P<name>\S+)[ \t]*$", re.M)
+SECTION = re.compile(r"^## (?P<code>[EWN]\d{3}) (?P<name>\S+)[ \t]*$", re.M)
 INVALID = re.compile(r"# invalid: (?P<code>[EW]\d{3})\s*$")
 LATIN1 = "# saved as latin-1"
 CARRIAGE_RETURNS = "# saved with carriage returns"
@@ -75,21 +78,26 @@ def raw_bytes(body: str) -> bytes:
     return body.encode("latin-1" if body.startswith(LATIN1) else "utf-8")
 
 
-def diagnose(body: str, *, imports: bool = False) -> tuple[Source, list[Diagnostic]]:
+def diagnose(
+    body: str, *, imports: bool = False, target: str = "wsgi"
+) -> tuple[Source, list[Diagnostic]]:
     """Everything dispatchc reports for a routing file: errors (code generation
-    included), warnings, and with ``imports`` what ``lint --resolve`` finds."""
+    included), warnings, and with ``imports`` what ``lint --resolve`` finds
+    for a build with ``target``."""
     result = analyse("routes.disp", raw_bytes(body))
     if not result.ok:
         return result.source, result.diagnostics
     assert result.table is not None
-    try:
-        generate(result.table, result.source, "routes.disp")
-    except DispatchError as exc:
-        return exc.source, exc.diagnostics
     found = result.diagnostics + check(result.table)
     if imports:
-        found += resolve(result.table, ".")
+        found += resolve(result.table, ".", target=target)
     return result.source, found
+
+
+def section_target(code: str) -> str:
+    """The target that the commands of a code's section build for."""
+    found = re.search(r"^\$ dispatchc .*--target (\w+)", sections()[code][1], re.M)
+    return found.group(1) if found else "wsgi"
 
 
 def rendered(source: Source, diagnostics: list[Diagnostic]) -> str:
@@ -108,8 +116,9 @@ def sections() -> dict[str, tuple[str, str]]:
     return out
 
 
-def diagnostic_examples() -> list[tuple[str, str, str | None]]:
-    """(code, disp example, the text block after it or None), in doc order."""
+def diagnostic_examples() -> list[tuple[str, str, str | None, str | None]]:
+    """(code, disp example, the text block after it or None, the toml block
+    between them or None), in doc order."""
     out = []
     for code, (_, text) in sections().items():
         fences = list(FENCE.finditer(text))
@@ -117,22 +126,31 @@ def diagnostic_examples() -> list[tuple[str, str, str | None]]:
             if m.group("lang") != "disp":
                 continue
             after = fences[i + 1] if i + 1 < len(fences) else None
+            toml = None
+            if (
+                after is not None
+                and after.group("lang") == "toml"
+                and not text[m.end() : after.start()].strip()
+            ):
+                toml = after.group("body")
+                m = after
+                after = fences[i + 2] if i + 2 < len(fences) else None
             shown = None
             if after is not None and after.group("lang") == "text":
                 between = text[m.end() : after.start()]
                 if not between.strip():
                     shown = after.group("body")
-            out.append((code, m.group("body"), shown))
+            out.append((code, fences[i].group("body"), shown, toml))
     return out
 
 
 def _example_params() -> list[object]:
     params = []
     seen: dict[str, int] = {}
-    for code, body, shown in diagnostic_examples():
+    for code, body, shown, toml in diagnostic_examples():
         kind = "fixed" if first_line(body) == FIXED else "example"
         n = seen[code + kind] = seen.get(code + kind, 0) + 1
-        params.append(pytest.param(code, body, shown, id=f"{code}-{kind}-{n}"))
+        params.append(pytest.param(code, body, shown, toml, id=f"{code}-{kind}-{n}"))
     return params
 
 
@@ -150,7 +168,7 @@ def test_every_code_has_a_section_with_its_name():
 
 
 def test_every_emitted_code_has_an_example():
-    with_example = {code for code, body, _ in diagnostic_examples() if first_line(body) != FIXED}
+    with_example = {code for code, body, _, _ in diagnostic_examples() if first_line(body) != FIXED}
     assert with_example == set(CODES) - NOT_EMITTED
     for code in NOT_EMITTED:
         assert "not emitted" in sections()[code][1]
@@ -159,16 +177,40 @@ def test_every_emitted_code_has_an_example():
 # -- (3) the examples of docs/diagnostics.md ----------------------------------
 
 
-@pytest.mark.parametrize(("code", "body", "shown"), _example_params())
-def test_diagnostic_example(code, body, shown, tmp_path, monkeypatch, capsys):
+def _nginx_example(code, body, toml, tmp_path, monkeypatch, capsys) -> tuple[int, str]:
+    """Run the section's command on an N... example (or its fixed version)."""
+    command = next(s for c, b, s, _ in diagnostic_examples() if c == code and s)
+    (tmp_path / "routes.disp").write_bytes(raw_bytes(body))
+    if toml is not None:
+        (tmp_path / "upstreams.toml").write_text(toml, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    argv = command.split("\n", 1)[0].split()[2:]
     if first_line(body) == FIXED:
-        _, diagnostics = diagnose(body, imports=code.startswith("E4"))
+        argv += ["-o", "-"]
+    status = main(argv)
+    return status, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("code", "body", "shown", "toml"), _example_params())
+def test_diagnostic_example(code, body, shown, toml, tmp_path, monkeypatch, capsys):
+    if code.startswith("N"):
+        status, err = _nginx_example(code, body, toml, tmp_path, monkeypatch, capsys)
+        if first_line(body) == FIXED:
+            assert status == 0 and f"[{code}]" not in err, err
+            return
+        assert shown is not None, f"the {code} example is not followed by its output"
+        assert err.rstrip("\n") == shown.rstrip("\n").partition("\n")[2]
+        assert status == (1 if CODES[code][0] == ERROR else 0)
+        return
+    target = section_target(code)
+    if first_line(body) == FIXED:
+        _, diagnostics = diagnose(body, imports=code.startswith("E4"), target=target)
         codes = [d.code for d in diagnostics]
         assert code not in codes and not any(d.is_error for d in diagnostics), (
             f"the fixed example still fails: {codes}"
         )
         return
-    _, diagnostics = diagnose(body, imports=code.startswith("E4"))
+    _, diagnostics = diagnose(body, imports=code.startswith("E4"), target=target)
     assert code in [d.code for d in diagnostics]
     assert shown is not None, f"the {code} example is not followed by its output"
     command, _, expected = shown.rstrip("\n").partition("\n")

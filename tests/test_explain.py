@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import functools
 import re
@@ -33,20 +34,20 @@ from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 
 from dispatchc.cli import main
-from dispatchc.compiler import load_table
-from dispatchc.explain import (
+from dispatchc.compiler import load
+from dispatchc.errors import UsageError
+from dispatchc.plan import Plan
+from dispatchc.tools.explain import (
     FALLBACK,
     HANDLES,
     RETURNS_NONE,
     UNREACHED,
     Explanation,
-    UsageError,
     build_environ,
     explain_environ,
     explain_url,
     render,
 )
-from dispatchc.ir import RouteTable
 
 from .conftest import ROOT, SAMPLES, compile_text, load_module
 from .strategies import fake_targets, make_decide, requests, tables
@@ -54,14 +55,20 @@ from .strategies import fake_targets, make_decide, requests, tables
 DOC = ROOT / "docs" / "explain-and-show.md"
 
 
+def plan_of(name: str, raw: bytes) -> Plan:
+    plan = load(name, raw).plan
+    assert plan is not None
+    return plan
+
+
 @functools.cache
-def sample(name: str) -> RouteTable:
+def sample(name: str) -> Plan:
     path = SAMPLES / f"{name}.disp"
-    return load_table(str(path), path.read_bytes())
+    return plan_of(str(path), path.read_bytes())
 
 
-def table_of(text: str) -> RouteTable:
-    return load_table("routes.disp", textwrap.dedent(text).encode("utf-8"))
+def plan_text(text: str) -> Plan:
+    return plan_of("routes.disp", textwrap.dedent(text).encode("utf-8"))
 
 
 def lines_of(text: str) -> dict[str, str]:
@@ -328,23 +335,23 @@ FALLBACKS = """
 
 
 def test_fallback_chain_roles_and_text():
-    table = table_of(FALLBACKS)
-    exp = explain_url(table, "http://t.example.com/a/z/b/rest")
+    plan = plan_text(FALLBACKS)
+    exp = explain_url(plan, "http://t.example.com/a/z/b/rest")
     assert [s.role for s in exp.steps] == [HANDLES, FALLBACK, FALLBACK, UNREACHED]
     text = render(exp)
     assert "takes over if m.f0('t', 'z') returns None" in text
     assert "takes over if m.f1('z') returns None" in text
     assert "not reached: /a always answers first" in text
     assert "(called on every request: cache 0)" not in text  # f0 handles it
-    exp = explain_url(table, "http://t.example.com/a/z/b/rest", none=["/a/{p}/b", "/a/{p}"])
+    exp = explain_url(plan, "http://t.example.com/a/z/b/rest", none=["/a/{p}/b", "/a/{p}"])
     assert [s.role for s in exp.steps] == [RETURNS_NONE, RETURNS_NONE, HANDLES, UNREACHED]
     assert exp.route_name == "{h}.example.com /a"
     assert (exp.script_name, exp.path_info) == ("/a", "/z/b/rest")
     assert exp.calls == [("f0", ("t", "z")), ("f1", ("z",))]
     assert "(module imported on first use: lazy)" in render(exp)
-    exp = explain_url(table, "http://t.example.com/a/z", none=["{h}.example.com /a/{p}"])
+    exp = explain_url(plan, "http://t.example.com/a/z", none=["{h}.example.com /a/{p}"])
     assert "Calls     m.app(environ, start_response)" in render(exp)
-    exp = explain_url(table, "http://t.example.com/a/z/x")
+    exp = explain_url(plan, "http://t.example.com/a/z/x")
     assert "(called on every request: cache 0)" in render(exp)
 
 
@@ -408,8 +415,8 @@ NO_ROOT = """
 
 
 def test_explain_404_no_route_and_no_block():
-    table = table_of(NO_ROOT)
-    exp = explain_url(table, "http://api.example.com:8080/v2/x")
+    plan = plan_text(NO_ROOT)
+    exp = explain_url(plan, "http://api.example.com:8080/v2/x")
     assert exp.status == 404 and exp.steps == ()
     text = render(exp)
     assert "Block     host api.example.com:8080  (exact match on port 8080), line 2" in text
@@ -420,15 +427,15 @@ def test_explain_404_no_route_and_no_block():
     ) in text
     # Port 80: the exact pattern on 8080 does not match; *.example.com does, and
     # once chosen no other block is consulted.
-    exp = explain_url(table, "http://api.example.com/v1")
+    exp = explain_url(plan, "http://api.example.com/v1")
     assert exp.status == 404 and exp.choice is not None and exp.choice.prefix == "*.example.com"
-    exp = explain_url(table, "http://example.com/v1")
+    exp = explain_url(plan, "http://example.com/v1")
     assert exp.status == 404 and exp.choice is not None and exp.choice.block is None
     assert "Block     none  (no host pattern matches, and there is no default block)" in render(exp)
 
 
 def test_explain_empty_file():
-    exp = explain_url(table_of(""), "http://example.com/")
+    exp = explain_url(plan_text(""), "http://example.com/")
     assert exp.status == 404 and "the file has no routes" in render(exp)
 
 
@@ -436,35 +443,35 @@ def test_explain_empty_file():
 
 
 def test_none_spec_errors_list_the_candidates():
-    table = sample("flask_dispatching")
+    plan = sample("flask_dispatching")
     with pytest.raises(UsageError, match=r"no such route; factory routes: '/\{prefix\}'$"):
-        explain_url(table, "http://users.example.org/x", none=["/nope"])
+        explain_url(plan, "http://users.example.org/x", none=["/nope"])
     with pytest.raises(
         UsageError,
         match=r"no such route; factory routes: 'users.example.org /\{prefix\}', "
         r"'\{subdomain\}.example.com /'$",
     ):
-        explain_url(table, "http://users.example.org/x", none=["users.example.org /nope"])
+        explain_url(plan, "http://users.example.org/x", none=["users.example.org /nope"])
     with pytest.raises(UsageError, match=r"no such route; factory routes: \(none\)$"):
-        explain_url(table, "http://www.example.com/x", none=["/backend/x"])
+        explain_url(plan, "http://www.example.com/x", none=["/backend/x"])
     with pytest.raises(UsageError, match="is an application, not a factory"):
-        explain_url(table, "http://users.example.org/x", none=["/"])
+        explain_url(plan, "http://users.example.org/x", none=["/"])
     with pytest.raises(UsageError, match="is a built-in response, not a factory"):
-        explain_url(table, "http://evil.example.net/x", none=["default /"])
+        explain_url(plan, "http://evil.example.net/x", none=["default /"])
     with pytest.raises(UsageError, match="no host block is chosen for this request"):
-        explain_url(table, "http://a..b/x", none=["/{prefix}"])
+        explain_url(plan, "http://a..b/x", none=["/{prefix}"])
 
 
 def test_none_spec_host_forms():
-    table = sample("flask_dispatching")
+    plan = sample("flask_dispatching")
     # The host part is normalised like a pattern; another block's route plays no part.
-    exp = explain_url(table, "http://users.example.org/x", none=["USERS.example.org. /{prefix}"])
+    exp = explain_url(plan, "http://users.example.org/x", none=["USERS.example.org. /{prefix}"])
     assert exp.route_name == "users.example.org /"
-    exp = explain_url(table, "http://users.example.org/x", none=["{subdomain}.example.com /"])
+    exp = explain_url(plan, "http://users.example.org/x", none=["{subdomain}.example.com /"])
     assert exp.route_name == "users.example.org /{prefix}"
     assert exp.assumed_none == ("{subdomain}.example.com /",)
     assert "names a route of another block: it plays no part" in render(exp)
-    exp = explain_url(table, "http://users.example.org/", none=["/{prefix}"])
+    exp = explain_url(plan, "http://users.example.org/", none=["/{prefix}"])
     assert "does not match this path: it plays no part" in render(exp)
 
 
@@ -568,8 +575,8 @@ def call(app, environ: dict[str, Any]) -> tuple[int, dict[str, str]]:
 
 
 @functools.lru_cache(maxsize=256)
-def compiled(text: str) -> tuple[RouteTable, str]:
-    return load_table("routes.disp", text.encode("utf-8")), compile_text(text)
+def compiled(text: str) -> tuple[Plan, str]:
+    return plan_of("routes.disp", text.encode("utf-8")), compile_text(text)
 
 
 def url_form(environ: dict[str, Any]) -> tuple[str, list[str]] | None:
@@ -593,15 +600,15 @@ def url_form(environ: dict[str, Any]) -> tuple[str, list[str]] | None:
     return url, [f"Host: {host}"]
 
 
-def check_against_module(module, table, environ, decide, calls, spec_form: bool) -> None:
+def check_against_module(module, plan, environ, decide, calls, spec_form: bool) -> None:
     # First without --none: which routes match, and with what arguments.
-    first = explain_environ(table, copy.deepcopy(environ))
+    first = explain_environ(plan, copy.deepcopy(environ))
     none = [
         (s.route.path.text if spec_form else s.name)
         for s in first.steps
         if s.args is not None and not decide(s.route.target.attr, s.args)
     ]
-    exp = explain_environ(table, copy.deepcopy(environ), none)
+    exp = explain_environ(plan, copy.deepcopy(environ), none)
     env = copy.deepcopy(environ)
     calls.clear()
     status, headers = call(module.application, env)
@@ -626,7 +633,7 @@ def check_against_module(module, table, environ, decide, calls, spec_form: bool)
     form = url_form(environ)
     if form is not None:
         url, url_headers = form
-        by_url = explain_url(table, url, url_headers, none)
+        by_url = explain_url(plan, url, url_headers, none)
         for key in ("PATH_INFO", "QUERY_STRING", "HTTP_HOST", "wsgi.url_scheme"):
             assert by_url.environ.get(key, "") == environ.get(key, ""), key
         assert by_url.route_name == exp.route_name
@@ -646,12 +653,12 @@ def check_against_module(module, table, environ, decide, calls, spec_form: bool)
     spec_form=st.booleans(),
 )
 def test_explain_agrees_with_generated_module(data, spec, mode, salt, spec_form):
-    table, code = compiled(spec.source())
+    plan, code = compiled(spec.source())
     decide = make_decide(mode, salt)
     with fake_targets(decide) as calls:
         module = load_module(code)
         for environ in data.draw(st.lists(requests(spec), min_size=3, max_size=8)):
-            check_against_module(module, table, environ, decide, calls, spec_form)
+            check_against_module(module, plan, environ, decide, calls, spec_form)
 
 
 # -- nothing is imported --------------------------------------------------------------------
@@ -739,6 +746,56 @@ def test_cli_explain_bad_argument(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["explain", str(SAMPLES / "mounts.disp")])
     assert exc.value.code == 2
+
+
+def test_cli_explain_and_show_render_every_error_of_the_file(capsys, tmp_path):
+    path = tmp_path / "routes.disp"
+    path.write_text("/a -> nope\n/b -> missing\n", encoding="utf-8")
+    for argv in (["explain", str(path), "http://x/a"], ["show", str(path)]):
+        assert main(argv) == 1
+        out, err = capsys.readouterr()
+        assert out == ""
+        first, second = err.split("\n\n")  # one blank line between two diagnostics
+        assert first.startswith(f"{path}:1:7: error[E101]") and "^^^^" in first
+        assert second.startswith(f"{path}:2:7: error[E101]: undefined name 'missing'")
+        assert second.endswith("  = help: define it with: use NAME = module:attr\n")
+
+
+def test_cli_explain_bad_url_is_reported_before_the_file_is_read(capsys, tmp_path):
+    broken = ROOT / "tests" / "broken" / "duplicate_route.disp"
+    for path in (broken, tmp_path / "missing.disp"):
+        assert main(["explain", str(path), "ftp://x/"]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.startswith("dispatchc: error: URL 'ftp://x/' is not http")
+
+
+def test_responds_with_the_status_line_the_module_sends():
+    # A code without a reason phrase is sent as "599 Unknown": explain says so.
+    plan, code = compiled("/ -> status 599\n/gone -> status 410\n")
+    module = load_module(code)
+    sent: list[str] = []
+    for url, line in (("http://x/", "599 Unknown"), ("http://x/gone", "410 Gone")):
+        shown = lines_of(render(explain_url(plan, url)))
+        assert shown["Responds"] == f"{line}  (built-in plain-text response)"
+        module.application(build_environ(url), lambda status, headers: sent.append(status))
+        assert sent[-1] == line
+
+
+def test_only_the_command_line_parses_arguments_and_there_is_one_usage_error():
+    # explain, show, serve and fmt are called with plain values; every usage
+    # error is errors.UsageError, which cli.main turns into exit 2.
+    importers, usage_errors = set(), set()
+    for path in sorted((ROOT / "dispatchc").rglob("*.py")):
+        name = path.relative_to(ROOT).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import) and any(a.name == "argparse" for a in node.names):
+                importers.add(name)
+            if isinstance(node, ast.ImportFrom) and node.module == "argparse":
+                importers.add(name)
+            if isinstance(node, ast.ClassDef) and node.name.endswith(("UsageError", "LoadError")):
+                usage_errors.add(f"{name}:{node.name}")
+    assert importers == {"dispatchc/cli.py"}
+    assert usage_errors == {"dispatchc/errors.py:UsageError"}
 
 
 # -- the documentation ---------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from werkzeug.test import EnvironBuilder
 
-from .conftest import build_module, compile_text, load_module
+from .helpers import build_module, call, compile_text, load_module, started
 
 #: Deadlock detector for joins and waits, in seconds (not a speed assertion).
 JOIN = 15
@@ -65,43 +65,8 @@ def request(application: Callable, path: str = "/", host: str | None = None) -> 
     """One request through ``application(environ, start_response)``."""
     headers = {"Host": host} if host else {}
     environ = EnvironBuilder(path=path, headers=headers).get_environ()
-    seen: dict[str, Any] = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        seen["status"], seen["headers"] = status, response_headers
-
-    body = b"".join(application(environ, start_response))
-    return Response(seen["status"], seen["headers"], body, environ)
-
-
-class Worker(threading.Thread):
-    """Runs ``fn(*args)`` in a thread, keeping its result or its exception."""
-
-    def __init__(self, fn: Callable, *args: Any):
-        super().__init__(daemon=True)
-        self._fn, self._args = fn, args
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.result = self._fn(*self._args)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            self.error = exc
-
-    def finish(self) -> Any:
-        """Join (deadlock-bounded); return the result or re-raise the error."""
-        self.join(JOIN)
-        assert not self.is_alive(), "request still blocked: a lock is held or a call waits"
-        if self.error is not None:
-            raise self.error
-        return self.result
-
-
-def started(fn: Callable, *args: Any) -> Worker:
-    worker = Worker(fn, *args)
-    worker.start()
-    return worker
+    answer = call(application, environ)
+    return Response(answer.status_line, answer.headers, answer.body, environ)
 
 
 class Calls:

@@ -31,12 +31,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lark import Lark, Token, Tree
 
+from dispatchc.cli import main
 from dispatchc.compiler import analyse
-from dispatchc.errors import DispatchError
-from dispatchc.fmt import format_text, run
-from dispatchc.grammar import grammar_text
-from dispatchc.parser import parse
+from dispatchc.errors import DispatchError, UsageError
+from dispatchc.front.grammar import grammar_text
+from dispatchc.front.parser import parse
 from dispatchc.source import Source
+from dispatchc.tools.fmt import format_text, run
 
 from .conftest import ROOT, SAMPLES
 from .strategies import tables
@@ -44,7 +45,7 @@ from .strategies import tables
 CASES_DIR = Path(__file__).resolve().parent / "fmt_cases"
 GOLDEN = sorted(CASES_DIR.glob("*.disp"))
 SAMPLE_FILES = sorted(SAMPLES.glob("*.disp"))
-COMPILER_CASES = sorted((ROOT / "tests" / "cases").glob("*/routes.disp"))
+COMPILER_CASES = sorted((ROOT / "tests" / "targets").glob("*/cases/*/routes.disp"))
 OUTPUT_MARK = re.compile(r"^# output\r?\n", re.MULTILINE)
 
 
@@ -149,7 +150,7 @@ def test_stable_and_equivalent_on_files(path: Path):
 
 
 def test_minimal_case_is_canonical():
-    text = (ROOT / "tests/cases/minimal/routes.disp").read_text(encoding="utf-8")
+    text = (ROOT / "tests/targets/wsgi/cases/minimal/routes.disp").read_text(encoding="utf-8")
     assert format_text(text) == text
 
 
@@ -295,10 +296,10 @@ class Scrambler:
         if kind in ("import_target", "name_target"):
             return str(kids[0])
         if kind == "status_target":
-            return "status" + self.ws() + str(kids[0])
+            return "status" + self.ws() + str(kids[1])
         if kind == "redirect_target":
-            return "redirect" + self.ws() + str(kids[0]) + self.ws() + str(kids[1])
-        args = [str(a.children[0]) for a in kids[1:] if a is not None]
+            return "redirect" + self.ws() + str(kids[1]) + self.ws() + str(kids[2])
+        args = [str(a.children[0]) for a in kids[1:-1] if a is not None]
         sep = [self.ws(True) + "," + self.ws(True) for _ in args[1:]]
         inner = args[0] if args else ""
         for s, a in zip(sep, args[1:], strict=True):
@@ -309,13 +310,13 @@ class Scrambler:
         out = ""
         for node in nodes:
             if node.data == "cache_option":
-                out += self.ws() + "cache" + self.ws() + str(node.children[0])
+                out += self.ws() + "cache" + self.ws() + str(node.children[1])
             else:
                 out += self.ws() + "lazy"
         return out
 
     def use(self, node: Tree) -> str:
-        name, target, *options = node.children
+        _keyword, name, target, *options = node.children
         parts = ["use", self.ws(), str(name), self.ws(True), "=", self.ws(True)]
         return "".join(parts) + self.target(target) + self.options(options)
 
@@ -325,7 +326,7 @@ class Scrambler:
         return "".join(parts) + self.target(target) + self.options(options)
 
     def block(self, node: Tree) -> str:
-        *patterns, block = node.children
+        _keyword, *patterns, block = node.children
         if node.data == "host_block":
             head = "host" + self.ws()
             texts = [str(p.children[0]) for p in patterns]
@@ -562,14 +563,20 @@ def test_run_formats_the_good_files_and_fails_on_the_bad(messy: Path, tmp_path: 
 
 def test_run_missing_file_is_a_usage_error(messy: Path, tmp_path: Path, capsys):
     missing = tmp_path / "nope.disp"
-    assert run([messy, missing], check=False, diff=False) == 2
+    with pytest.raises(UsageError, match="^cannot read .*nope.disp: No such file or directory$"):
+        run([messy, missing], check=False, diff=False)
     assert messy.read_bytes() == MESSY.encode()  # nothing formatted at all
-    err = capsys.readouterr().err
-    assert f"dispatchc: error: cannot read {missing}: No such file or directory" in err
+    assert main(["fmt", str(messy), str(missing)]) == 2
+    assert messy.read_bytes() == MESSY.encode()
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"dispatchc: error: cannot read {missing}: No such file or directory\n"
 
 
 def test_run_directory_is_a_usage_error(tmp_path: Path, capsys):
-    assert run([tmp_path], check=False, diff=False) == 2
+    with pytest.raises(UsageError, match="Is a directory"):
+        run([tmp_path], check=False, diff=False)
+    assert main(["fmt", str(tmp_path)]) == 2
     assert "Is a directory" in capsys.readouterr().err
 
 
@@ -630,3 +637,15 @@ def test_run_diff_shows_the_cr_of_a_crlf_line(tmp_path: Path, capsys):
     path.write_bytes(b"/ -> app:a\r\n")
     assert run([path], check=False, diff=True) == 0
     assert "-/ -> app:a\ufffd\n+/ -> app:a\n" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("/{t} -> m:f(t) wsgi lazy cache 3\n", "/{t} -> m:f(t) cache 3 lazy wsgi\n"),
+        ("use a = m:app   wsgi  lazy\n/ -> a\n", "use a = m:app lazy wsgi\n/ -> a\n"),
+        ("/ -> m:app wsgi # legacy\n", "/ -> m:app wsgi  # legacy\n"),
+    ],
+)
+def test_options_are_written_in_one_order(line, expected):
+    assert format_text(line) == expected

@@ -7,111 +7,27 @@ asked with ``http.client`` and various Host headers.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
-import os
 import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from .conftest import SAMPLES
+from .helpers import SAMPLES
+from .helpers import gunicorn as serve
 
 pytestmark = pytest.mark.slow
 
 START_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
 REQUEST_TIMEOUT = 10.0
 
 
-def free_port() -> int:
-    """A port that was free a moment ago (gunicorn cannot bind port 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=STOP_TIMEOUT)
-
-
-def _wait_until_listening(proc: subprocess.Popen, port: int, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"gunicorn exited with {proc.returncode}:\n{log.read_text(errors='replace')}"
-            )
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(
-        f"gunicorn did not listen on {port} in {START_TIMEOUT}s:\n{log.read_text(errors='replace')}"
-    )
-
-
-@contextlib.contextmanager
-def gunicorn(tmp_path: Path, *extra: str) -> Iterator[int]:
-    """Run gunicorn on the sample; yield its port; always stop it."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GUNICORN_CMD_ARGS")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    last_error: Exception | None = None
-    for attempt in range(3):  # the free port may be taken before gunicorn binds it
-        port = free_port()
-        log = tmp_path / f"gunicorn-{port}-{attempt}.log"
-        with log.open("wb") as sink:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "--chdir",
-                    str(SAMPLES),
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    "1",
-                    "--timeout",
-                    "30",
-                    "--graceful-timeout",
-                    "2",
-                    "--log-level",
-                    "warning",
-                    "--error-logfile",
-                    "-",
-                    *extra,
-                    "flask_dispatching:application",
-                ],
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-            )
-        try:
-            try:
-                _wait_until_listening(proc, port, log)
-            except (RuntimeError, TimeoutError) as exc:
-                last_error = exc
-                continue
-            yield port
-            return
-        finally:
-            _stop(proc)
-    raise AssertionError(f"could not start gunicorn: {last_error}")
+def gunicorn(tmp_path: Path, *extra: str):  # type: ignore[no-untyped-def]
+    """gunicorn on the sample, as the README says; yields its port."""
+    return serve(SAMPLES, "flask_dispatching:application", tmp_path, *extra)
 
 
 def request(port: int, host: str, path: str, method: str = "GET") -> tuple[int, str, dict]:

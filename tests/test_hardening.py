@@ -6,7 +6,7 @@ threads, and the semantics users trip on (documented in docs/semantics.md).
    and zone ids, ports out of range, ``a..b``, upper case, trailing dots) and
    SERVER_NAME/SERVER_PORT pairs to a generated module. Each answer must be
    what an independent oracle written below gives, and what
-   ``dispatchc.matcher.dispatch`` gives: 400, or the route of a dot-bounded,
+   ``dispatchc.plan.matcher.dispatch`` gives: 400, or the route of a dot-bounded,
    case-insensitive label match. No exception, and no factory ever sees a
    value that is not a valid label. The host memo (``_dc_hosts``) is checked
    to stay bounded and never to answer a header differently from the first
@@ -32,18 +32,13 @@ them) and are part of the assertion messages. They are not stored with
 from __future__ import annotations
 
 import ast
-import contextlib
 import gc
 import ipaddress
-import itertools
 import json
-import os
 import random
 import re
 import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import tracemalloc
@@ -60,76 +55,20 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 
 from dispatchc.compiler import load_table
-from dispatchc.matcher import dispatch
+from dispatchc.plan.matcher import dispatch
 
-from .conftest import compile_text, load_module
+from .helpers import Label, Worker, compile_text, gunicorn
+from .helpers import build_with as build
+from .helpers import call as call_app
+from .helpers import environ as environ_for
 
 #: Deadlock detector for joins and waits, in seconds (not a speed assertion).
 JOIN = 30.0
 
-_ids = itertools.count()
-
-
-def register(**attrs: Any) -> str:
-    """A throw-away target module in sys.modules; returns its name."""
-    name = f"_dc_hardening_{next(_ids)}"
-    module = types.ModuleType(name)
-    module.__dict__.update(attrs)
-    sys.modules[name] = module
-    return name
-
-
-def build(text: str, **attrs: Any) -> types.ModuleType:
-    """Compile ``text`` (``T:`` names a target module holding ``attrs``) and
-    import it. Targets are not ``lazy``, so the module can leave sys.modules
-    once the generated module is loaded."""
-    name = register(**attrs)
-    try:
-        return load_module(compile_text(text.replace("T:", name + ":")))
-    finally:
-        del sys.modules[name]
-
-
-def environ_for(host: str | None = "example.com", path: str = "/", **extra: Any) -> dict:
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "SCRIPT_NAME": "",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "server.invalid",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.url_scheme": "http",
-    }
-    if host is not None:
-        environ["HTTP_HOST"] = host
-    for key, value in extra.items():
-        if value is None:
-            environ.pop(key, None)
-        else:
-            environ[key] = value
-    return environ
-
 
 def call(app: Callable, environ: dict) -> tuple[int, bytes]:
-    out: dict[str, str] = {}
-
-    def start_response(status, headers, exc_info=None):
-        out["status"] = status
-
-    body = b"".join(app(environ, start_response))
-    return int(out["status"][:3]), body
-
-
-class Label:
-    """A WSGI app that answers with its label."""
-
-    def __init__(self, label: str):
-        self.label = label
-
-    def __call__(self, environ, start_response):
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [self.label.encode("utf-8")]
+    response = call_app(app, environ)
+    return response.status, response.body
 
 
 # == 1. Host headers ========================================================
@@ -694,29 +633,6 @@ def test_made_up_subdomains_do_not_grow_memory():
 # == 3. Concurrency ==========================================================
 
 
-class Worker(threading.Thread):
-    """Runs ``fn(*args)``; keeps the result or the exception."""
-
-    def __init__(self, fn: Callable, *args: Any):
-        super().__init__(daemon=True)
-        self._fn, self._args = fn, args
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.result = self._fn(*self._args)
-        except BaseException as exc:  # noqa: BLE001 - re-raised by finish()
-            self.error = exc
-
-    def finish(self, timeout: float = JOIN) -> Any:
-        self.join(timeout)
-        assert not self.is_alive(), "a request is still blocked: a lock is held or a call waits"
-        if self.error is not None:
-            raise self.error
-        return self.result
-
-
 def finish_all(workers: list[Worker]) -> list[Any]:
     deadline = time.monotonic() + JOIN
     return [w.finish(max(0.0, deadline - time.monotonic())) for w in workers]
@@ -1053,58 +969,7 @@ def test_no_host_header_routes_by_server_name(echo_app):
 
 # -- the same over a real gunicorn ------------------------------------------
 
-START_TIMEOUT = 30.0
 REQUEST_TIMEOUT = 10.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-@contextlib.contextmanager
-def _gunicorn(directory: Path, module: str) -> Iterator[int]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GUNICORN_CMD_ARGS")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    for attempt in range(3):  # the free port may be taken before gunicorn binds it
-        port = _free_port()
-        log = directory / f"gunicorn-{attempt}.log"
-        with log.open("wb") as sink:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--chdir", str(directory)]
-                + ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "30"]
-                + ["--graceful-timeout", "2", "--log-level", "warning", f"{module}:application"],
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-            )
-        try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while proc.poll() is None and time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            else:
-                continue  # exited (port taken?) or never listened: try again
-            yield port
-            return
-        finally:
-            _stop(proc)
-    raise AssertionError("could not start gunicorn:\n" + log.read_text(errors="replace"))
 
 
 @pytest.fixture(scope="module")
@@ -1113,7 +978,7 @@ def echo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     (directory / "hard_targets.py").write_text(ECHO_SOURCE, encoding="utf-8")
     code = compile_text(SEMANTICS_ROUTES.replace("T:", "hard_targets:"), "hard_routes.disp")
     (directory / "hard_routes.py").write_text(code, encoding="utf-8")
-    with _gunicorn(directory, "hard_routes") as port:
+    with gunicorn(directory, "hard_routes:application", directory) as port:
         yield port
 
 
@@ -1203,13 +1068,8 @@ def routing_args_app() -> Callable:
 
 
 def _redirect(app: Callable, environ: dict) -> tuple[str, str]:
-    out: dict[str, Any] = {}
-
-    def start_response(status, headers, exc_info=None):
-        out["status"], out["headers"] = status, dict(headers)
-
-    b"".join(app(environ, start_response))
-    return out["status"], out["headers"]["Location"]
+    response = call_app(app, environ)
+    return response.status_line, response.header("Location")
 
 
 @pytest.mark.parametrize("value", NOT_ROUTING_ARGS, ids=repr)
@@ -1243,6 +1103,31 @@ def test_routing_args_pair_is_kept_and_updated(routing_args_app):
         want = (args, {"k": "v", "page": "x", "sub": "acme"})
         status, body = call(routing_args_app, environ)
         assert (status, ast.literal_eval(body.decode())) == (200, want)
+
+
+class Tamper:
+    """An app that changes the captures it was given, as an app may."""
+
+    def __call__(self, environ, start_response):
+        seen = dict(environ["wsgiorg.routing_args"][1])
+        environ["wsgiorg.routing_args"][1]["sub"] = "evil"
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [repr(seen).encode()]
+
+
+@pytest.mark.parametrize("route", ["/", "/static", "/f/x"])
+def test_an_app_changing_its_captures_changes_no_later_request(route):
+    """The host's captures are remembered with the Host header (the host
+    memo): every request gets its own copy in wsgiorg.routing_args, so what
+    one app does to it is not what the next request sees."""
+    tamper = Tamper()
+    routes = "host {sub}.example.com {\n / -> T:tamper\n /static -> T:tamper\n"
+    routes += " /f/{page} -> T:make(sub, page)\n}\n"
+    app = build(routes, tamper=tamper, make=lambda sub, page: tamper).application
+    for _ in range(3):
+        status, body = call(app, environ_for("acme.example.com", route))
+        assert status == 200
+        assert ast.literal_eval(body.decode())["sub"] == "acme"
 
 
 class Watched(dict):

@@ -8,84 +8,19 @@ environ an app saw.
 
 from __future__ import annotations
 
-import itertools
-import sys
-import types
-
 import pytest
 
-from .conftest import build_module
-
-_ids = itertools.count()
-
-
-class _App:
-    def __init__(self, label: str, seen: list[dict]):
-        self.label = label
-        self.seen = seen
-
-    def __call__(self, environ, start_response):
-        self.seen.append(dict(environ))
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [self.label.encode("ascii")]
-
-
-@pytest.fixture
-def targets():
-    """A target module ``T``; routing text says ``T:...``."""
-    name = f"_dc_hosts_targets_{next(_ids)}"
-    module = types.ModuleType(name)
-    module.calls = []
-    module.seen = []
-
-    def named(label):
-        module.calls.append(label)
-        return _App(label, module.seen)
-
-    def make(*args):
-        module.calls.append(args)
-        return _App(repr(args), module.seen)
-
-    module.named = named
-    module.make = make
-    sys.modules[name] = module
-    try:
-        yield module
-    finally:
-        del sys.modules[name]
-
-
-def build(targets, text):
-    return build_module(text.replace("T:", targets.__name__ + ":")).application
+from .helpers import build_app as build
+from .helpers import call as call_app
+from .helpers import environ
 
 
 def call(app, host="example.com", path="/", **extra):
-    """Call the WSGI app; ``host=None`` leaves HTTP_HOST out of the environ."""
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "SCRIPT_NAME": "",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "server.invalid",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.url_scheme": "http",
-    }
-    if host is not None:
-        environ["HTTP_HOST"] = host
-    for key, value in extra.items():
-        if value is None:
-            environ.pop(key, None)
-        else:
-            environ[key] = value
-    out = {}
-
-    def start_response(status, headers, exc_info=None):
-        out["status"] = status
-        out["headers"] = headers
-
-    body = b"".join(app(environ, start_response))
-    return out["status"], body, environ
+    """Call the WSGI app; ``host=None`` leaves HTTP_HOST out of the environ.
+    Returns the status line, the body and the environ after the call."""
+    env = environ(host, path, **extra)
+    response = call_app(app, env)
+    return response.status_line, response.body, env
 
 
 # -- the main table ----------------------------------------------------------------
@@ -299,28 +234,12 @@ def test_www_pattern_route_name(targets, main_app):
 
 
 def test_bad_request_response(targets, main_app):
-    environ_hosts = ["bad host", "example.com:0", "[::1", "exämple.com"]
-    out = {}
-
-    def start_response(status, headers, exc_info=None):
-        out["status"], out["headers"] = status, dict(headers)
-
-    for host in environ_hosts:
-        out.clear()
-        body = b"".join(
-            main_app(
-                {
-                    "REQUEST_METHOD": "GET",
-                    "PATH_INFO": "/",
-                    "HTTP_HOST": host,
-                    "wsgi.url_scheme": "http",
-                },
-                start_response,
-            )
-        )
-        assert out["status"] == "400 Bad Request"
-        assert out["headers"]["Content-Type"].startswith("text/plain")
-        assert body == b"400 Bad Request\n"
+    for host in ["bad host", "example.com:0", "[::1", "exämple.com"]:
+        minimal = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "HTTP_HOST": host}
+        response = call_app(main_app, {**minimal, "wsgi.url_scheme": "http"})
+        assert response.status_line == "400 Bad Request"
+        assert response.header("Content-Type").startswith("text/plain")
+        assert response.body == b"400 Bad Request\n"
     assert targets.calls == [] and targets.seen == []
 
 
@@ -567,7 +486,6 @@ def test_multi_capture_captures_every_label(targets):
 
 
 def test_host_captures_in_routing_args_without_factory(targets):
-    targets.app = _App("app", targets.seen)
     app = build(targets, "host {sub}.example.com { / -> T:app }")
     call(app, "Alice.example.com", "/a")
     assert targets.seen[-1]["wsgiorg.routing_args"] == ((), {"sub": "alice"})

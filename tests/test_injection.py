@@ -9,9 +9,12 @@ attribute names. For each input, either
   known code and a line/column (never another exception type), or
 * the generated module has exactly the structure of the module generated for
   a benign input of the same shape (its AST with every string constant
-  blanked out is identical), its string constants are those of the benign
-  module with the benign values swapped for the intended ones, and running it
-  routes the request to the right route, which sees the intended value.
+  blanked out and every compiler-owned name renamed by order of first
+  appearance is identical: names come from routes and targets, so they
+  differ, but each is a plain ASCII identifier), its string constants are
+  those of the benign module with the benign values swapped for the
+  intended ones, and running it routes the request to the right route,
+  which sees the intended value.
 """
 
 from __future__ import annotations
@@ -29,67 +32,24 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, currently_in_test_context, event, example, given, settings
 from hypothesis import strategies as st
-from werkzeug.test import EnvironBuilder
 
 from dispatchc.compiler import load_table
 from dispatchc.diagnostics import CODES
 from dispatchc.errors import DispatchError
 
-from .conftest import SAMPLES, compile_text, load_module
+from .helpers import (
+    SAMPLES,
+    call,
+    compile_text,
+    environ,
+    load_module,
+    redirect_locations,
+    skeleton,
+    string_constants,
+)
+from .strategies import NASTY
 
 TARGET = "_dc_injection_target"
-
-#: Characters and sequences that have a meaning somewhere: Python string and
-#: comment syntax, format strings, line separators Python's str.splitlines()
-#: knows but its tokenizer does not, NUL, bidi controls, non-ASCII.
-NASTY = [
-    "'",
-    '"',
-    "\\",
-    '"""',
-    "'''",
-    "{",
-    "}",
-    "{{",
-    "}}",
-    "{}",
-    "{0}",
-    "{path}",
-    "\\n",
-    "\\x00",
-    "\\u2028",
-    "#",
-    "%",
-    "%s",
-    "%(x)s",
-    "\u2028",
-    "\u2029",
-    "\x85",
-    "\x00",
-    "\x0b",
-    "\x0c",
-    "\x1b",
-    "\x1c",
-    "\u202e",
-    "\u2066",
-    "\u200f",
-    "\ufeff",
-    "\t",
-    " ",
-    "é",
-    "ß",
-    "漢",
-    "\U0001f600",
-    ")",
-    "(",
-    ",",
-    ";",
-    "\\'",
-    '\\"',
-    "');import os;os.system('x')#",
-    '"); import os #',
-    "\\\nimport os\n",
-]
 
 # -- helpers -----------------------------------------------------------------
 
@@ -139,35 +99,9 @@ def iri_to_uri(text: str) -> str:
 
 def request(application, path: str, host: str | None = None) -> tuple[int, dict, dict]:
     """One request; ``path`` goes to PATH_INFO as is. Returns status, headers, environ."""
-    environ = EnvironBuilder(path="/", headers={"Host": host} if host else {}).get_environ()
-    environ["PATH_INFO"] = path
-    seen: dict[str, Any] = {}
-
-    def start_response(status, headers, exc_info=None):
-        seen["status"], seen["headers"] = status, dict(headers)
-
-    b"".join(application(environ, start_response))
-    return int(seen["status"][:3]), seen["headers"], environ
-
-
-def string_constants(code: str) -> set[str]:
-    return {
-        node.value
-        for node in ast.walk(ast.parse(code))
-        if isinstance(node, ast.Constant) and isinstance(node.value, str)
-    }
-
-
-def skeleton(code: str) -> str:
-    """The module's AST with every string and integer constant blanked out
-    (integers too: lengths of constant strings are emitted as constants)."""
-    tree = ast.parse(code)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            node.value = "<str>"
-        elif isinstance(node, ast.Constant) and type(node.value) is int:
-            node.value = 0
-    return ast.dump(tree)
+    env = environ(host or "localhost", path)
+    response = call(application, env)
+    return response.status, dict(response.headers), env
 
 
 def assert_diagnosed(exc: DispatchError, text: str) -> None:
@@ -218,22 +152,14 @@ def outcome(name: str) -> None:
 def assert_same_structure(code: str, benign: str, swaps: dict[str, str]) -> None:
     """``code`` is ``benign`` with the benign strings in ``swaps`` replaced.
 
-    ``swaps`` maps each benign string constant to the intended one.
+    ``swaps`` maps each benign string constant to the intended one; each
+    must be a constant of the benign module.
     """
     assert skeleton(code) == skeleton(benign)
-    expected = (string_constants(benign) - set(swaps)) | set(swaps.values())
+    before = string_constants(benign)
+    assert set(swaps) <= before, sorted(set(swaps) - before)
+    expected = (before - set(swaps)) | set(swaps.values())
     assert string_constants(code) == expected
-
-
-def find_assign(code: str, prefix: str) -> list[ast.expr]:
-    """The values assigned at top level to names starting with ``prefix``."""
-    return [
-        node.value
-        for node in ast.parse(code).body
-        if isinstance(node, ast.Assign)
-        and isinstance(node.targets[0], ast.Name)
-        and node.targets[0].id.startswith(prefix)
-    ]
 
 
 # -- string factory arguments --------------------------------------------------
@@ -345,9 +271,8 @@ def check_redirect_url(value: str) -> None:
     location = iri_to_uri(value)
     benign = benign_module(URL_ROUTE.format(quote(URL_BENIGN)))
     assert_same_structure(code, benign, {URL_BENIGN: location})
-    (redirect,) = find_assign(code, "_dc_redirect_")
-    assert isinstance(redirect, ast.Call)
-    assert ast.literal_eval(redirect.args[1]) == (("text", location),)
+    # Nothing to substitute: the Location is that one constant.
+    assert redirect_locations(code) == {location: [("text", location)]}
     module = load_module(code)
     status, headers, environ = request(module.application, "/r")
     assert status == 302
@@ -388,6 +313,41 @@ def test_redirect_url_nasty(value):
     check_redirect_url("http://h.test/" + value)
 
 
+SUBSTITUTED_ROUTE = "/r/{{k}} -> redirect 302 {}\n/ -> status 404\n"
+
+
+@pytest.mark.parametrize("relative", [False, True], ids=["absolute", "relative"])
+@pytest.mark.parametrize("value", NASTY, ids=ascii)
+def test_redirect_url_with_substitutions(value, relative):
+    """A Location with a capture and ``{path}`` is an expression of the
+    URL's text as constants and the run time's quoting of the request's
+    parts; a relative one is made safe at run time (``_dc_relative``)."""
+    written = value.replace("{", "{{").replace("}", "}}")
+    intended = iri_to_uri(value)
+    if relative:  # a capture first: the Location may start with "//"
+        url, benign_url = "/{k}/" + written + "{path}", "/{k}/benign{path}"
+        swaps = {"/benign": "/" + intended}
+        pieces = [("text", "/"), ("capture", "part", 2), ("text", "/" + intended), ("path",)]
+        want = [("relative", tuple(pieces))]
+    else:
+        url, benign_url = "http://h.test/" + written + "/{k}{path}", "http://h.test/b/{k}{path}"
+        swaps = {"http://h.test/b/": "http://h.test/" + intended + "/"}
+        want = [("text", "http://h.test/" + intended + "/"), ("capture", "part", 2), ("path",)]
+    code = compile_or_diagnose(SUBSTITUTED_ROUTE.format(quote(url)))
+    if code is None:
+        return
+    benign = benign_module(SUBSTITUTED_ROUTE.format(quote(benign_url)))
+    assert_same_structure(code, benign, swaps)
+    assert list(redirect_locations(code).values()) == [want]
+    status, headers, environ = request(load_module(code).application, "/r/v%C3%A9/rest")
+    assert status == 302
+    if relative:
+        assert headers["Location"] == "/v%25C3%25A9/" + intended + "/rest"
+    else:
+        assert headers["Location"] == "http://h.test/" + intended + "/v%25C3%25A9/rest"
+    assert environ["dispatchc.route"] == "default /r/{k}"
+
+
 @pytest.mark.parametrize(
     "char", ['"', "\\", " ", "\x00", "\u2028", "\u202e", "\x85", "<"], ids=ascii
 )
@@ -407,7 +367,11 @@ def test_redirect_url_bad_character_points_at_it(char):
 # -- paths ---------------------------------------------------------------------
 
 PATH_ROUTE = "/{} -> " + TARGET + ":app\n/ -> status 404\n"
+#: A segment written as PATH_INFO holds it (ASCII) is a row of its parent's
+#: table, which holds only the segment; one that is not (non-ASCII) has a
+#: route of its own, with its dispatchc.route and SCRIPT_NAME suffix.
 PATH_BENIGN = "benign"
+PATH_BENIGN_WIDE = "bénign"
 
 
 @pytest.mark.parametrize(
@@ -421,16 +385,17 @@ def test_path_segments(segment):
     if code is None:
         return
     # The path token ends at whitespace or '#': only what it holds is the path.
-    benign = benign_module(PATH_ROUTE.format(PATH_BENIGN))
-    assert_same_structure(
-        code,
-        benign,
-        {
-            "default /" + PATH_BENIGN: "default /" + segment,  # dispatchc.route
-            "/" + PATH_BENIGN: "/" + path_info_form(segment),  # the SCRIPT_NAME suffix
-            PATH_BENIGN: path_info_form(segment),  # the segment to look up
-        },
-    )
+    if segment.isascii():
+        benign = benign_module(PATH_ROUTE.format(PATH_BENIGN))
+        swaps = {"/" + PATH_BENIGN: "/" + segment}  # a leaf route's path
+    else:
+        benign = benign_module(PATH_ROUTE.format(PATH_BENIGN_WIDE))
+        swaps = {
+            "default /" + PATH_BENIGN_WIDE: "default /" + segment,  # dispatchc.route
+            "/" + path_info_form(PATH_BENIGN_WIDE): "/" + path_info_form(segment),  # SCRIPT_NAME
+            path_info_form(PATH_BENIGN_WIDE): path_info_form(segment),  # the segment to look up
+        }
+    assert_same_structure(code, benign, swaps)
     module = load_module(code)
     status, _, environ = request(module.application, "/" + path_info_form(segment) + "/rest")
     assert status == 200
@@ -450,7 +415,7 @@ IDNA = "<either an error or the IDNA form>"
 
 @pytest.mark.parametrize(
     ("pattern", "ascii_form"),
-    [(n + ".test", IDNA) for n in NASTY if n != "{path}"]
+    [(n + ".test", IDNA) for n in NASTY if n not in ("{path}", "*")]  # "*." is a wildcard
     + [
         ("a'b.test", None),
         ('a"b.test', None),
@@ -506,7 +471,7 @@ def test_host_patterns(pattern, ascii_form):
 
 REF_ROUTE = "/ -> {}\n"
 #: Non-ASCII letters: they continue a Python identifier, so they are valid here.
-IDENTIFIER_CHARS = ("é", "ß", "漢")
+IDENTIFIER_CHARS = tuple(n for n in NASTY if ("a" + n).isidentifier())
 #: After a complete reference, blanks and a comment are fine.
 TOKEN_ENDS = (" ", "\t", "\x0c", "#")
 
@@ -610,14 +575,15 @@ def test_hand_case_quotes_backslashes_and_braces():
     assert isinstance(returned, ast.Tuple)
     assert isinstance(returned.elts[0], ast.Constant) and returned.elts[0].value == argument
     assert isinstance(returned.elts[2], ast.Constant) and returned.elts[2].value == 7
-    # The URL's text, with {{ }} read as braces, is one constant.
-    (redirect,) = find_assign(code, "_dc_redirect_")
-    assert ast.literal_eval(redirect.args[1]) == (
+    # The URL's text, with {{ }} read as braces, is one constant of the
+    # Location expression; the capture and {path} are quoted at run time.
+    (location,) = redirect_locations(code).values()
+    assert location == [
         ("text", "http://h.test/it's/{x}/%7B?a='b'#frag/"),
-        ("capture", "k"),
+        ("capture", "part", 2),
         ("text", "/"),
-        ("path", "path"),
-    )
+        ("path",),
+    ]
     # No comment or docstring grew a statement: the top level is only
     # imports, defs, classes, assignments and the module docstring.
     for node in ast.parse(code).body:
@@ -739,11 +705,12 @@ _names = itertools.count()
 def test_source_name_cannot_change_the_module(tmp_path, source_name):
     """The header names the source file; the name must not act as code or as
     an encoding declaration (lines 1-2 of a Python file, PEP 263)."""
-    from dispatchc.codegen import generate
-    from dispatchc.parser import decode
+    from dispatchc.compiler import load
+    from dispatchc.targets import Job, get
 
     raw = f'/ -> {TARGET}:f("é")\n'.encode()
-    code = generate(load_table("routes.disp", raw), decode("routes.disp", raw), source_name)
+    result = load("routes.disp", raw)
+    code = get("wsgi").emit(Job(result.plan, result.source, source_name))
     assert skeleton(code) == skeleton(compile_text(raw.decode()))
     # Import it from a file, as a WSGI server does: the source is decoded
     # with the encoding declared in its first two lines, if any.

@@ -6,7 +6,7 @@ back, a factory cache small enough to evict under load, status and redirect
 routes, a default block). ``tests/load/drive.py`` builds it with
 ``dispatchc build``, serves it with gunicorn on 127.0.0.1 and drives it with
 64 client threads for a bounded time; every answer is checked against the
-reference matcher (``dispatchc.matcher``).
+reference matcher (``dispatchc.plan.matcher``).
 
 The server test runs for ``DISPATCHC_LOAD_SECONDS`` seconds per variant
 (default 4). For the long run::

@@ -14,6 +14,7 @@ import pytest
 from dispatchc.compiler import analyse, load_table
 from dispatchc.diagnostics import CODES
 from dispatchc.errors import DispatchError
+from dispatchc.ir import target_text
 
 from .conftest import build_module, compile_text
 
@@ -299,10 +300,26 @@ CASES = [
     ("E308", "/ -> a:b cache 3", 1, 10, "'cache' applies only to a factory target"),
     ("E308", "/ -> status 200 lazy", 1, 17, "'lazy' applies only to an application or a factory"),
     ("E308", "use a = a:b lazy\n/ -> a cache 3", 2, 8, "'cache' applies only to a factory target"),
+    ("E308", "/ -> status 200 wsgi", 1, 17, "'wsgi' applies only to an application or a factory"),
+    (
+        "E308",
+        '/ -> redirect 301 "/x" wsgi',
+        1,
+        24,
+        "'wsgi' applies only to an application or a factory",
+    ),
+    (
+        "E308",
+        "use s = status 410\n/ -> s wsgi",
+        2,
+        8,
+        "'wsgi' applies only to an application or a factory",
+    ),
     # E309 invalid options
     ("E309", "/ -> a:f() cache 1 cache 2", 1, 20, "'cache' is given twice"),
     ("E309", "/ -> a:f() cache -1", 1, 18, "cache size -1 is negative"),
     ("E309", "/ -> a:f() lazy lazy", 1, 17, "'lazy' is given twice"),
+    ("E309", "/ -> a:b wsgi lazy wsgi", 1, 20, "'wsgi' is given twice"),
 ]
 
 
@@ -360,8 +377,9 @@ def test_path_table_too_large_is_e203():
 def test_every_compiler_error_code_is_covered():
     covered = {case[0] for case in CASES} | {"E002", "E203"}
     errors = {code for code, (severity, _) in CODES.items() if severity == "error"}
-    # E4xx come from `lint --resolve`, tested in test_lint.py.
-    assert covered == {code for code in errors if not code.startswith("E4")}
+    # E4xx come from `lint --resolve`, tested in test_lint.py; N... from the
+    # nginx target (SPEC §10), tested in tests/targets/nginx.
+    assert covered == {code for code in errors if code.startswith("E") and code[1] != "4"}
 
 
 def test_all_codes_have_a_severity_and_a_name():
@@ -521,7 +539,7 @@ SYNTAX_MESSAGES = [
         "use a = b:c\nhost a.com {\n  / -> a:b",
         "unclosed '{' of the host block opened at 2:1, found end of file",
     ),
-    ("/ -> a:b )", "unexpected ')'; expected '(', 'cache', 'lazy' or end of line"),
+    ("/ -> a:b )", "unexpected ')'; expected '(', 'cache', 'lazy', 'wsgi' or end of line"),
     (
         "}",
         "unexpected '}'; expected 'default', 'host', 'use', a path starting with '/', "
@@ -999,12 +1017,12 @@ NEWCOMER = [
     # misspelt keywords
     (
         "/ -> a:b lazzy\n",
-        ("E001", 1, 10, "unexpected 'lazzy'; expected '(', 'cache', 'lazy' or end of line"),
+        ("E001", 1, 10, "unexpected 'lazzy'; expected '(', 'cache', 'lazy', 'wsgi' or end of line"),
         "did you mean 'lazy'?",
     ),
     (
         "/{x} -> a:b(x) cahce 3\n",
-        ("E001", 1, 16, "unexpected 'cahce'; expected 'cache', 'lazy' or end of line"),
+        ("E001", 1, 16, "unexpected 'cahce'; expected 'cache', 'lazy', 'wsgi' or end of line"),
         "did you mean 'cache'?",
     ),
     (
@@ -1073,3 +1091,35 @@ def test_an_unexpected_character_in_an_open_block_is_not_end_of_file():
         "unexpected character 'U+2028'; expected '}', a path starting with '/' or end of line",
         "remove the Unicode line separator; lines end with '\\n'",
     )
+
+
+# -- the wsgi option ------------------------------------------------------------
+
+
+def _route_target(text: str, path: str = "/"):
+    table = load_table("t.disp", text.encode())
+    assert table.default is not None
+    return next(r.target for r in table.default.routes if r.path.text == path)
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "wsgi", "lazy"),
+    [
+        ("/ -> legacy:app wsgi", "/", True, False),
+        ("/{t} -> legacy:make(t) wsgi cache 3", "/{t}", True, False),
+        ("/ -> legacy:app", "/", False, False),
+        # A route adds it to a use that does not have it, keeping the use's options.
+        ("use old = legacy:app lazy\n/ -> old wsgi", "/", True, True),
+        # A route cannot take it back: the use's option stays.
+        ("use old = legacy:app wsgi\n/ -> old lazy", "/", True, True),
+        ("use old = legacy:make(t) wsgi\n/{t} -> old cache 2", "/{t}", True, False),
+    ],
+)
+def test_wsgi_option_marks_the_target(text, path, wsgi, lazy):
+    target = _route_target(text, path)
+    assert (target.wsgi, target.lazy) == (wsgi, lazy)
+
+
+def test_wsgi_option_is_part_of_the_target_text():
+    target = _route_target("/{t} -> legacy:make(t) wsgi lazy cache 3", "/{t}")
+    assert target_text(target) == "legacy:make(t) cache 3 lazy wsgi"

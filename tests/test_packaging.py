@@ -1,4 +1,4 @@
-"""The wheel: it ships the grammar, the template and the license, and once
+"""The wheel: it ships the grammar, the templates, the run time and the license, and once
 installed (non-editable, in a fresh virtual environment) its ``dispatchc``
 command builds the samples byte for byte as they are committed. The sdist
 ships the license too; the metadata names the extras README.md installs;
@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import dispatchc
+from dispatchc.targets import recorded_target
 
 from .conftest import ROOT, SAMPLES
 
@@ -110,23 +111,30 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return bindir
 
 
-def test_wheel_ships_grammar_and_template(wheel):
+def test_wheel_ships_grammar_templates_and_run_time(wheel):
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         assert "dispatchc/disp.lark" in names
-        assert "dispatchc/templates/dispatcher.py.j2" in names
         assert "dispatchc/__init__.py" in names
         assert "dispatchc/cli.py" in names
         # The shipped grammar is the repository's grammar.
         grammar = archive.read("dispatchc/disp.lark").decode("utf-8")
         assert grammar == (ROOT / "grammar" / "disp.lark").read_text(encoding="utf-8")
-        template = archive.read("dispatchc/templates/dispatcher.py.j2").decode("utf-8")
-        repo_template = ROOT / "dispatchc" / "templates" / "dispatcher.py.j2"
-        assert template == repo_template.read_text(encoding="utf-8")
+        # Each target's templates, and the run-time modules whose source the
+        # generator copies into every output, as they are in the repository.
+        shipped = sorted(ROOT.glob("dispatchc/**/*.j2")) + sorted(
+            ROOT.glob("dispatchc/targets/**/runtime/*.py")
+        )
+        assert any(p.suffix == ".j2" for p in shipped)
+        assert any(p.parent.name == "runtime" for p in shipped)
+        for path in shipped:
+            name = path.relative_to(ROOT).as_posix()
+            assert name in names, name
+            assert archive.read(name).decode("utf-8") == path.read_text(encoding="utf-8"), name
         entry_points = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         assert entry_points, "no entry_points.txt in the wheel"
         text = archive.read(entry_points[0]).decode("utf-8")
-        assert "dispatchc = dispatchc.cli:main" in text
+        assert "dispatchc = dispatchc.cli:run" in text
         assert not any(n.startswith(("tests/", "samples/", ".venv/")) for n in names)
 
 
@@ -184,13 +192,17 @@ def _extras(wheel: Path) -> dict[str, set[str]]:
 
 
 def test_extras(wheel):
-    """``sample`` serves the sample and no more; ``dev`` has what the tests
-    need, ``sample`` included; matplotlib is only for the benchmark's plot."""
+    """``sample`` serves the samples and no more; ``asgi`` is what an ASGI
+    module with WSGI targets imports; ``dev`` has what the tests need,
+    ``sample`` and ``asgi`` included; matplotlib is only for the benchmark's
+    plot."""
     extras = _extras(wheel)
-    assert set(extras) == {"sample", "dev", "bench"}
-    assert extras["sample"] == {"flask", "gunicorn"}
-    assert extras["sample"] <= extras["dev"]
+    assert set(extras) == {"sample", "dev", "bench", "asgi"}
+    assert extras["sample"] == {"flask", "gunicorn", "starlette", "uvicorn", "a2wsgi"}
+    assert extras["asgi"] == {"a2wsgi"}
+    assert extras["sample"] | extras["asgi"] <= extras["dev"]
     assert {"pytest", "hypothesis", "pydot"} <= extras["dev"]
+    assert {"hypercorn", "httpx", "websockets", "asgi-lifespan"} <= extras["dev"]
     assert "matplotlib" not in extras["dev"] | extras["sample"]
     assert extras["bench"] == {"matplotlib"}
 
@@ -259,6 +271,9 @@ def test_installed_dispatchc_builds_the_committed_samples(installed, tmp_path):
     assert any(p.name == "flask_dispatching.disp" for p in sources)
     for source in sources:
         shutil.copy2(source, samples / source.name)
+        if recorded_target(source.with_suffix(".py").read_bytes()) != "wsgi":
+            # build keeps to the target an existing output was built for.
+            shutil.copy2(source.with_suffix(".py"), samples / f"{source.stem}.py")
     proc = _run(
         [str(installed / "dispatchc"), "build", *[f"samples/{p.name}" for p in sources]],
         cwd=tmp_path,

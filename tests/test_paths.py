@@ -2,91 +2,23 @@
 
 from __future__ import annotations
 
-import itertools
-import sys
-import types
-
 import pytest
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 
-from .conftest import build_module
-
-_ids = itertools.count()
-
-
-class _App:
-    def __init__(self, label: str, seen: list):
-        self.label = label
-        self.seen = seen
-
-    def __call__(self, environ, start_response):
-        self.seen.append((self.label, dict(environ)))
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [self.label.encode("latin-1")]
-
-
-@pytest.fixture
-def targets():
-    """A target module ``T``; routing text says ``T:...``.
-
-    ``T:named("x")`` makes an app answering "x"; ``T:maybe(...)`` returns None
-    when its first argument (or its label) is in ``T.refuse``; ``T:make(...)``
-    answers with the repr of its arguments.
-    """
-    name = f"_dc_paths_targets_{next(_ids)}"
-    module = types.ModuleType(name)
-    module.calls = []
-    module.seen = []
-    module.refuse = set()
-
-    def named(label):
-        module.calls.append(label)
-        return _App(label, module.seen)
-
-    def maybe(label, *rest):
-        module.calls.append((label, *rest))
-        if label in module.refuse:
-            return None
-        return _App(repr((label, *rest)), module.seen)
-
-    def make(*args):
-        module.calls.append(args)
-        return _App(repr(args), module.seen)
-
-    module.named, module.maybe, module.make = named, maybe, make
-    sys.modules[name] = module
-    try:
-        yield module
-    finally:
-        del sys.modules[name]
-
-
-def build(targets, text):
-    return build_module(text.replace("T:", targets.__name__ + ":")).application
+from .helpers import Label, environ
+from .helpers import build_app as build
+from .helpers import call as call_app
 
 
 def call(app, path, script_name="", host="example.com", **extra):
-    """Call the WSGI app; ``path=None`` leaves PATH_INFO out of the environ."""
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "SCRIPT_NAME": script_name,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "server.invalid",
-        "SERVER_PORT": "80",
-        "HTTP_HOST": host,
-        "wsgi.url_scheme": "http",
-    }
-    if path is not None:
-        environ["PATH_INFO"] = path
-    environ.update(extra)
-    out = {}
-
-    def start_response(status, headers, exc_info=None):
-        out["status"] = status
-
-    body = b"".join(app(environ, start_response))
-    return out["status"], body.decode("latin-1"), environ
+    """Call the WSGI app; ``path=None`` leaves PATH_INFO out of the environ.
+    Returns the status line, the body (text) and the environ."""
+    env = environ(host, path, SCRIPT_NAME=script_name, SERVER_PROTOCOL=None, **extra)
+    if path is None:
+        del env["PATH_INFO"]
+    response = call_app(app, env)
+    return response.status_line, response.body.decode("utf-8"), env
 
 
 MOUNTS = """
@@ -183,7 +115,7 @@ def mounts(targets):
 def test_path_table(targets, mounts, path, label, script, rest):
     status, body, _ = call(mounts, path)
     assert (status, body) == ("200 OK", label)
-    seen = targets.seen[-1][1]
+    seen = targets.seen[-1]
     assert (seen["SCRIPT_NAME"], seen["PATH_INFO"]) == (script, rest)
 
 
@@ -191,19 +123,19 @@ def test_path_table(targets, mounts, path, label, script, rest):
 def test_existing_script_name_is_extended(targets, mounts, path, label, script, rest):
     status, body, _ = call(mounts, path, script_name="/mnt")
     assert body == label
-    seen = targets.seen[-1][1]
+    seen = targets.seen[-1]
     assert (seen["SCRIPT_NAME"], seen["PATH_INFO"]) == ("/mnt" + script, rest)
 
 
 def test_missing_path_info_is_the_root(targets, mounts):
     status, body, _ = call(mounts, None)
     assert (status, body) == ("200 OK", "root")
-    assert targets.seen[-1][1]["SCRIPT_NAME"] == ""
+    assert targets.seen[-1]["SCRIPT_NAME"] == ""
 
 
 def test_root_route_changes_neither(targets, mounts):
     call(mounts, "/x/y", script_name="/mnt")
-    seen = targets.seen[-1][1]
+    seen = targets.seen[-1]
     assert (seen["SCRIPT_NAME"], seen["PATH_INFO"]) == ("/mnt", "/x/y")
     assert seen["dispatchc.route"] == "default /"
 
@@ -220,7 +152,7 @@ def test_route_names_use_the_path_as_written(targets, mounts):
     }
     for path, route in expected.items():
         call(mounts, path)
-        assert targets.seen[-1][1]["dispatchc.route"] == route
+        assert targets.seen[-1]["dispatchc.route"] == route
 
 
 def test_without_root_route_unmatched_paths_are_404(targets):
@@ -278,16 +210,19 @@ def test_agrees_with_dispatcher_middleware(targets, script_name):
     )
     app = build(targets, text)
     seen: list = []
-    dm = DispatcherMiddleware(_App("/", seen), {m: _App(disp(m), seen) for m in LITERAL_MOUNTS})
+    labels: list = []
+    dm = DispatcherMiddleware(
+        Label("/", seen, labels), {m: Label(disp(m), seen, labels) for m in LITERAL_MOUNTS}
+    )
     for path in DM_PATHS:
         call(app, path, script_name=script_name)
         call(dm, path, script_name=script_name)
         ours, theirs = targets.seen[-1], seen[-1]
-        assert (path, ours[0], ours[1]["SCRIPT_NAME"], ours[1]["PATH_INFO"]) == (
+        assert (path, targets.labels[-1], ours["SCRIPT_NAME"], ours["PATH_INFO"]) == (
             path,
-            theirs[0],
-            theirs[1]["SCRIPT_NAME"],
-            theirs[1]["PATH_INFO"],
+            labels[-1],
+            theirs["SCRIPT_NAME"],
+            theirs["PATH_INFO"],
         )
 
 
@@ -299,7 +234,7 @@ def test_routing_args_set_from_captures(targets):
         targets, 'host {org}.example.com { /repos/{repo} -> T:named("r")\n / -> T:named("root") }'
     )
     call(app, "/repos/dispatchc/issues", host="acme.example.com")
-    seen = targets.seen[-1][1]
+    seen = targets.seen[-1]
     assert seen["wsgiorg.routing_args"] == ((), {"org": "acme", "repo": "dispatchc"})
     assert seen["dispatchc.route"] == "{org}.example.com /repos/{repo}"
     assert (seen["SCRIPT_NAME"], seen["PATH_INFO"]) == ("/repos/dispatchc", "/issues")
@@ -309,16 +244,16 @@ def test_existing_routing_args_are_kept_and_updated(targets):
     app = build(targets, '/{a}/{b} -> T:named("ab")\n/ -> T:named("root")')
     existing = (("positional",), {"keep": 1, "a": "old"})
     call(app, "/x/y", **{"wsgiorg.routing_args": existing})
-    args = targets.seen[-1][1]["wsgiorg.routing_args"]
+    args = targets.seen[-1]["wsgiorg.routing_args"]
     assert args == (("positional",), {"keep": 1, "a": "x", "b": "y"})
     # a route without captures leaves them alone
     call(app, "/", **{"wsgiorg.routing_args": existing})
-    assert targets.seen[-1][1]["wsgiorg.routing_args"] == (("positional",), {"keep": 1, "a": "old"})
+    assert targets.seen[-1]["wsgiorg.routing_args"] == (("positional",), {"keep": 1, "a": "old"})
 
 
 def test_route_without_captures_sets_no_routing_args(targets, mounts):
     call(mounts, "/backend/x")
-    assert "wsgiorg.routing_args" not in targets.seen[-1][1]
+    assert "wsgiorg.routing_args" not in targets.seen[-1]
 
 
 def test_captures_of_fallen_through_routes_do_not_leak(targets):
@@ -336,14 +271,14 @@ def test_captures_of_fallen_through_routes_do_not_leak(targets):
     # /{p}/{q} refuses (q == "no"); /{p} takes over with only its captures
     status, body, _ = call(app, "/x/no/z", host="a.example.com")
     assert body == "('x', 'a')"
-    seen = targets.seen[-1][1]
+    seen = targets.seen[-1]
     assert seen["wsgiorg.routing_args"] == ((), {"sub": "a", "p": "x"})
     assert seen["dispatchc.route"] == "{sub}.example.com /{p}"
     assert (seen["SCRIPT_NAME"], seen["PATH_INFO"]) == ("/x", "/no/z")
     # both refuse: "/" handles it; host captures only
     status, body, _ = call(app, "/nope/no", host="a.example.com")
     assert body == "root"
-    seen = targets.seen[-1][1]
+    seen = targets.seen[-1]
     assert seen["wsgiorg.routing_args"] == ((), {"sub": "a"})
     assert seen["dispatchc.route"] == "{sub}.example.com /"
     assert (seen["SCRIPT_NAME"], seen["PATH_INFO"]) == ("", "/nope/no")
@@ -361,7 +296,7 @@ def test_fall_through_without_host_captures_leaves_no_routing_args(targets):
     targets.refuse = {"nobody"}
     status, body, _ = call(app, "/nobody/x")
     assert body == "default"
-    seen = targets.seen[-1][1]
+    seen = targets.seen[-1]
     assert "wsgiorg.routing_args" not in seen
     assert (seen["SCRIPT_NAME"], seen["PATH_INFO"]) == ("", "/nobody/x")
     assert seen["dispatchc.route"] == "default /"
@@ -372,7 +307,7 @@ def test_fall_through_without_host_captures_leaves_no_routing_args(targets):
     call(app, "/bob")
     call(app, "/bob/y")
     assert targets.calls.count(("bob",)) == 1
-    assert targets.seen[-1][1]["wsgiorg.routing_args"] == ((), {"prefix": "bob"})
+    assert targets.seen[-1]["wsgiorg.routing_args"] == ((), {"prefix": "bob"})
 
 
 def test_fallback_order_follows_precedence(targets):
@@ -434,9 +369,9 @@ def test_route_name_is_the_matched_pattern_of_the_block(targets):
     for host, route in cases.items():
         status, _, _ = call(app, "/backend/x", host=host)
         assert status == "200 OK"
-        assert targets.seen[-1][1]["dispatchc.route"] == route
+        assert targets.seen[-1]["dispatchc.route"] == route
     call(app, "/", host="a.example.org")
-    assert targets.seen[-1][1]["dispatchc.route"] == "{x}.example.org /"
+    assert targets.seen[-1]["dispatchc.route"] == "{x}.example.org /"
 
 
 def test_flask_sample_route_names(targets):
@@ -452,11 +387,11 @@ def test_flask_sample_route_names(targets):
         """,
     )
     call(app, "/x", host="alice.example.com")
-    assert targets.seen[-1][1]["dispatchc.route"] == "{subdomain}.example.com /"
+    assert targets.seen[-1]["dispatchc.route"] == "{subdomain}.example.com /"
     call(app, "/backend", host="nobody.test")
-    assert targets.seen[-1][1]["dispatchc.route"] == "default /backend"
+    assert targets.seen[-1]["dispatchc.route"] == "default /backend"
     call(app, "/backend", host="www.example.com")
-    assert targets.seen[-1][1]["dispatchc.route"] == "www.example.com /backend"
+    assert targets.seen[-1]["dispatchc.route"] == "www.example.com /backend"
 
 
 def test_factory_arguments_from_host_and_path_captures(targets):
@@ -472,7 +407,7 @@ def test_factory_arguments_from_host_and_path_captures(targets):
     )
     status, body, _ = call(app, "/orgs/o1/repos/r1/tree", host="acme.eu.example.com")
     assert body == "('r1', 'lit', 'acme', 7, 'o1', 'eu', -1)"
-    seen = targets.seen[-1][1]
+    seen = targets.seen[-1]
     assert seen["wsgiorg.routing_args"] == (
         (),
         {"tenant": "acme", "region": "eu", "org": "o1", "repo": "r1"},
@@ -511,7 +446,7 @@ def test_through_werkzeug_client(targets, mounts):
     # The same thing through a real request: /caf%C3%A9 reaches the /café route.
     response = Client(mounts).get("/caf%C3%A9/menu")
     assert response.get_data(as_text=True) == "cafe"
-    seen = targets.seen[-1][1]
+    seen = targets.seen[-1]
     assert (seen["SCRIPT_NAME"], seen["PATH_INFO"]) == ("/caf\xc3\xa9", "/menu")
     response = Client(mounts).get("/backend/api/users", environ_base={"SCRIPT_NAME": "/mnt"})
     assert response.get_data(as_text=True) == "api"

@@ -90,3 +90,17 @@ def test_check_hook(repo, hook_env):
     (repo / "routes.disp").write_text(GOOD + "/v2 -> app:v2\n")
     stale = try_repo(repo, "dispatchc-check", hook_env)
     assert stale.returncode == 1 and "stale" in stale.stdout
+
+
+def test_diff_hook_shows_the_change_and_passes(repo, hook_env):
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "routes")
+    (repo / "routes.disp").write_text(GOOD.replace("app:api", "app:api_v2"))
+    shown = try_repo(repo, "dispatchc-diff", hook_env)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "HEAD:routes.disp -> routes.disp: 1 changed region (1 moved)" in shown.stdout
+    assert "new  default /api -> app:api_v2" in shown.stdout
+    (repo / "routes.disp").write_text(GOOD + "/x -> nope\n")
+    broken = try_repo(repo, "dispatchc-diff", hook_env)
+    assert broken.returncode == 1  # pre-commit's status for a failed hook (diff exits 2)
+    assert "error[E101]: undefined name 'nope'" in broken.stdout

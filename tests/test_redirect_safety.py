@@ -30,10 +30,11 @@ from hypothesis import strategies as st
 
 from dispatchc.cli import main
 from dispatchc.compiler import analyse, load_table
-from dispatchc.explain import explain_environ
 from dispatchc.ir import RouteTable
+from dispatchc.plan import build as build_plan
+from dispatchc.tools.explain import explain_environ
 
-from .conftest import build_module
+from .helpers import build_module, call
 
 # -- lint: which forms are refused --------------------------------------------
 
@@ -203,13 +204,8 @@ segment_text = path_text.map(lambda s: s.replace("/", "")).filter(bool)
 
 
 def response(module, environ):
-    seen = {}
-
-    def start_response(status, headers, exc_info=None):
-        seen["status"], seen["headers"] = status, dict(headers)
-
-    body = b"".join(module.application(environ, start_response))
-    return seen["status"], seen["headers"], body
+    answer = call(module.application, environ)
+    return answer.status_line, dict(answer.headers), answer.body
 
 
 SPECIAL = ("http", "https", "ws", "wss", "ftp", "file")
@@ -280,7 +276,7 @@ def test_location_never_names_a_host_the_file_does_not_write(
         "SERVER_PORT": "443" if scheme == "https" else "80",
         "wsgi.url_scheme": scheme,
     }
-    explained = explain_environ(table, dict(environ))
+    explained = explain_environ(build_plan(table), dict(environ))
     status, headers, _ = response(module, environ)
     assert status.startswith("302")
     location = headers["Location"]

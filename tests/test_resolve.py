@@ -15,7 +15,7 @@ import pytest
 
 from dispatchc.cli import main
 from dispatchc.compiler import analyse
-from dispatchc.resolve import resolve
+from dispatchc.tools.resolve import resolve
 
 from .conftest import SAMPLES
 

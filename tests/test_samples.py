@@ -1,4 +1,5 @@
-"""The shipped sample: its committed output is current and it routes right."""
+"""The shipped samples: their committed outputs are current and they route
+as their comments say."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import importlib
 import pytest
 from werkzeug.test import Client
 
-from dispatchc.compiler import compile_file
+from dispatchc.compiler import compile_source
+from dispatchc.targets import recorded_target
 
-from .conftest import SAMPLES
+from .helpers import SAMPLES
 
 SAMPLE_FILES = sorted(SAMPLES.glob("*.disp"))
 
@@ -18,7 +20,10 @@ SAMPLE_FILES = sorted(SAMPLES.glob("*.disp"))
 def test_committed_output_is_current(disp):
     out = disp.with_suffix(".py")
     assert out.exists(), f"{out.name} is not committed"
-    assert compile_file(disp, out) == out.read_text(encoding="utf-8")
+    committed = out.read_bytes()
+    # Built for the target its header names (build --check does the same).
+    target = recorded_target(committed)
+    assert compile_source(disp, disp.read_bytes(), out, target) == committed.decode("utf-8")
 
 
 @pytest.mark.parametrize(
@@ -66,3 +71,78 @@ def test_mount_root_redirects_below_the_mount(samples_on_path):
     response = Client(module.application).get("/backend", headers={"Host": "example.com"})
     assert response.status_code == 308
     assert response.headers["Location"] in ("http://example.com/backend/", "/backend/")
+
+
+# -- the extra samples do what their comments say ------------------------------------------
+
+
+def _call(app, host: str, path: str) -> tuple[int, str, dict, str]:
+    response = Client(app).get(path, headers={"Host": host})
+    return (
+        response.status_code,
+        response.get_data(as_text=True).strip(),
+        dict(response.headers),
+        response.request.environ.get("dispatchc.route", ""),
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "",
+        "/about",
+        "/backend",
+        "/backend/",
+        "/backend/users",
+        "/backendx",
+        "/healthzx",
+        "/x/backend",
+    ],
+)
+def test_mounts_sample_agrees_with_dispatcher_middleware(samples_on_path, path):
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    mounts = importlib.import_module("mounts")
+    backend = importlib.import_module("backend_app").application
+    frontend = importlib.import_module("frontend_app").application
+    reference = DispatcherMiddleware(frontend, {"/backend": backend})
+    for host in ("example.com", "anything.test", "bad host"):  # the host is never looked at
+        got = _call(mounts.application, host, path)
+        want = _call(reference, host, path)
+        assert got[:2] == want[:2], (host, path)
+
+
+def test_mounts_sample_status_and_redirect(samples_on_path):
+    app = importlib.import_module("mounts").application
+    status, body, _, _ = _call(app, "example.com", "/healthz")
+    assert (status, body) == (204, "")
+    status, _, headers, _ = _call(app, "example.com", "/old/users?x=1")
+    assert status == 308
+    assert headers["Location"].endswith("/backend/users?x=1")
+
+
+@pytest.mark.parametrize(
+    ("host", "path", "status", "body"),
+    [
+        ("alice.eu.saas.example", "/x", 200, "alice in eu: '' '/x'"),
+        ("Bob.US.saas.example.", "/", 200, "bob in us: '' '/'"),
+        ("alice.mars.saas.example", "/", 404, "404 Not Found"),
+        ("alice.eu.saas.example", "/healthz", 204, ""),
+        ("saas.example", "/", 200, "frontend: index (SCRIPT_NAME='')"),
+        ("www.saas.example", "/about", 200, "frontend: page about"),
+        ("evilsaas.example", "/", 404, "404 Not Found"),
+        ("bad host", "/", 400, "400 Bad Request"),
+    ],
+)
+def test_tenants_sample_routes(samples_on_path, host, path, status, body):
+    app = importlib.import_module("tenants").application
+    got = _call(app, host, path)
+    assert got[:2] == (status, body)
+
+
+def test_tenants_sample_redirects_deep_subdomains(samples_on_path):
+    app = importlib.import_module("tenants").application
+    status, _, headers, _ = _call(app, "a.b.c.saas.example", "/docs/x")
+    assert status == 302
+    assert headers["Location"] == "https://www.saas.example/docs/x"

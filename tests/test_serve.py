@@ -25,7 +25,10 @@ from pathlib import Path
 import pytest
 from werkzeug.test import Client
 
-from dispatchc.serve import LiveApplication, banner
+from dispatchc import cli
+from dispatchc.errors import UsageError
+from dispatchc.tools import serve as serve_tool
+from dispatchc.tools.serve import LiveApplication, banner
 
 START_TIMEOUT = 15.0
 CHANGE_TIMEOUT = 10.0
@@ -152,6 +155,19 @@ def test_banner(host: str, debug: bool, url: str, warnings: int) -> None:
     assert lines[0] == f"Serving routes.disp on {url} (Ctrl+C to stop)"
     assert len(lines) == 1 + warnings
     assert all("not for production" in line or "--debug" in line for line in lines[1:])
+
+
+def test_usage_errors_are_raised_before_anything_is_served(routes: Path, monkeypatch, capsys):
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the server was started")
+
+    monkeypatch.setattr(serve_tool, "run_simple", refuse)
+    with pytest.raises(UsageError, match="^port 70000 is not in 0-65535$"):
+        serve_tool.run(routes, port=70000)
+    with pytest.raises(UsageError, match="^cannot read .*nope.disp: No such file or directory$"):
+        serve_tool.run(routes.with_name("nope.disp"))
+    assert cli.main(["serve", str(routes), "--port", "70000"]) == 2
+    assert capsys.readouterr() == ("", "dispatchc: error: port 70000 is not in 0-65535\n")
 
 
 # -- a real server ------------------------------------------------------------------

@@ -32,7 +32,7 @@ import pydot
 import pytest
 
 from dispatchc.cli import main
-from dispatchc.compiler import load_table
+from dispatchc.compiler import load, load_table
 from dispatchc.ir import (
     AppTarget,
     Block,
@@ -41,17 +41,10 @@ from dispatchc.ir import (
     RouteTable,
     StatusTarget,
     Target,
-)
-from dispatchc.show import (
     disp_string,
-    host_order,
-    ordered_blocks,
-    ordered_routes,
-    render,
-    render_mermaid,
-    render_tree,
-    table_json,
 )
+from dispatchc.plan import Plan
+from dispatchc.tools.show import render, render_mermaid, render_tree, table_json
 
 from .conftest import ROOT, SAMPLES
 
@@ -69,8 +62,14 @@ def display(path: Path) -> str:
     return path.relative_to(ROOT).as_posix()
 
 
-def table_for(path: Path) -> RouteTable:
-    return load_table(display(path), path.read_bytes())
+def plan_of(name: str, raw: bytes) -> Plan:
+    plan = load(name, raw).plan
+    assert plan is not None
+    return plan
+
+
+def plan_for(path: Path) -> Plan:
+    return plan_of(display(path), path.read_bytes())
 
 
 # -- golden files -----------------------------------------------------------------------
@@ -79,7 +78,7 @@ def table_for(path: Path) -> RouteTable:
 @pytest.mark.parametrize("fmt", list(EXTENSIONS))
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
 def test_golden(source: Path, fmt: str):
-    built = render(table_for(source), fmt, display(source))
+    built = render(plan_for(source), fmt, display(source))
     expected = CASES_DIR / f"{source.stem}.{EXTENSIONS[fmt]}"
     current = expected.read_text(encoding="utf-8") if expected.exists() else None
     if current == built:
@@ -137,7 +136,7 @@ host {a}.example.com {
 
 
 def test_tree_precedence_order():
-    text = render_tree(load_table("p.disp", PRECEDENCE.encode()), "p.disp")
+    text = render_tree(plan_of("p.disp", PRECEDENCE.encode()), "p.disp")
     assert text == (
         "p.disp\n"
         "├── host b.example.com, *.x.example.com\n"
@@ -159,24 +158,24 @@ def test_tree_precedence_order():
 
 
 def test_fallbacks_depend_on_the_path():
-    table = load_table(
+    plan = plan_of(
         "f.disp",
         b"/a/{x} -> m:f(x)\n/{y}/b -> m:g\n/a -> m:h\n/ -> m:i\n/{z} -> m:k(z)\n",
     )
-    text = render_tree(table, "f.disp")
+    text = render_tree(plan, "f.disp")
     # /a/b goes to /{y}/b, /a/c to /a, which matches every path /a/{x} matches.
     assert "/a/{x}  -> m:f(x)  [None: /{y}/b or /a]" in text
     assert "/{z}    -> m:k(z)  [None: /]" in text
 
 
 def test_empty_tables():
-    assert render_tree(load_table("e.disp", b""), "e.disp") == (
+    assert render_tree(plan_of("e.disp", b""), "e.disp") == (
         "e.disp\n└── (no routes: every request gets 404)\n"
     )
-    text = render_tree(load_table("e.disp", b"host a.com {\n}\n"), "e.disp")
+    text = render_tree(plan_of("e.disp", b"host a.com {\n}\n"), "e.disp")
     assert text == "e.disp\n└── host a.com\n    └── (no routes: every path gets 404)\n"
     for fmt in ("dot", "mermaid", "json"):
-        render(load_table("e.disp", b""), fmt, "e.disp")
+        render(plan_of("e.disp", b""), fmt, "e.disp")
 
 
 # -- statement order never matters ---------------------------------------------------------
@@ -208,8 +207,8 @@ def test_output_does_not_depend_on_statement_order(source: Path):
     parts = statements(text)
     assert len(parts) >= 4
     reordered = "\n".join(reversed(parts)) + "\n"
-    a = load_table("r.disp", text.encode())
-    b = load_table("r.disp", reordered.encode())
+    a = plan_of("r.disp", text.encode())
+    b = plan_of("r.disp", reordered.encode())
     for fmt in ("tree", "dot", "mermaid"):
         assert render(a, fmt, "r.disp") == render(b, fmt, "r.disp"), fmt
 
@@ -298,7 +297,7 @@ def validate(value: Any, schema: dict[str, Any], root: dict[str, Any], where: st
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
 def test_json_matches_the_documented_schema(source: Path):
     schema = doc_schema()
-    data = json.loads(render(table_for(source), "json", display(source)))
+    data = json.loads(render(plan_for(source), "json", display(source)))
     validate(data, schema, schema)
     assert data["version"] == 1 and data["file"] == display(source)
 
@@ -319,7 +318,7 @@ def test_json_matches_the_documented_schema(source: Path):
 def test_schema_validator_rejects_wrong_shapes(change):
     schema = doc_schema()
     source = SAMPLES / "flask_dispatching.disp"
-    data = json.loads(render(table_for(source), "json", display(source)))
+    data = json.loads(render(plan_for(source), "json", display(source)))
     change(data)
     with pytest.raises(AssertionError):
         validate(data, schema, schema)
@@ -335,7 +334,7 @@ def target_source(target: dict[str, Any]) -> str:
                 for a in target["args"]
             ]
             text += f"({', '.join(args)}) cache {target['cache']}"
-        return text + (" lazy" if target["lazy"] else "")
+        return text + (" lazy" if target["lazy"] else "") + (" wsgi" if target["wsgi"] else "")
     if kind == "status":
         return f"status {target['code']}"
     return f"redirect {target['code']} {disp_string(target['url'])}"
@@ -360,8 +359,9 @@ def comparable(table: RouteTable) -> list[tuple[tuple[str, ...], list[str]]]:
 def test_json_holds_the_whole_table(source: Path):
     """A routing file written from the JSON alone compiles to the same table
     (the ``use`` names aside: routes are written with their targets)."""
-    table = table_for(source)
-    data = table_json(table, "x.disp")
+    plan = plan_for(source)
+    table = plan.table
+    data = table_json(plan, "x.disp")
     lines = []
     for block in data["blocks"]:
         patterns = ", ".join(p["text"] for p in block["patterns"])
@@ -370,9 +370,9 @@ def test_json_holds_the_whole_table(source: Path):
         lines.append("}")
     rebuilt = load_table("x.disp", ("\n".join(lines) + "\n").encode())
     assert comparable(rebuilt) == comparable(without_uses(table))
-    # Segments in PATH_INFO form, patterns and host order as in the IR.
-    for block, ir_block in zip(data["blocks"], ordered_blocks(table), strict=True):
-        for route, ir_route in zip(block["routes"], ordered_routes(ir_block), strict=True):
+    # Segments in PATH_INFO form, patterns and host order as in the plan.
+    for block, ir_block in zip(data["blocks"], plan.blocks, strict=True):
+        for route, ir_route in zip(block["routes"], ir_block.routes, strict=True):
             assert route["segments"] == [
                 {"kind": "literal", "value": seg.literal}
                 if seg.literal is not None
@@ -383,7 +383,8 @@ def test_json_holds_the_whole_table(source: Path):
     assert sorted(order) == sorted(
         (p["text"], i) for i, b in enumerate(data["blocks"]) for p in b["patterns"]
     )
-    weights = [next(p for p, _ in host_order(table) if p.text == t).weight for t, _ in order]
+    patterns = {p.text: p for b in table.blocks for p in b.patterns}
+    weights = [patterns[t].weight for t, _ in order]
     assert weights == sorted(weights)
 
 
@@ -491,8 +492,8 @@ def expected_labels(table: RouteTable) -> set[str]:
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
 def test_dot_parses(source: Path):
-    table = table_for(source)
-    text = render(table, "dot", display(source))
+    table = plan_for(source).table
+    text = render(plan_for(source), "dot", display(source))
     graph = DotGraph(text)  # checks that every "{" is closed, and nothing follows
     assert graph.tokens.count(("op", "{")) == graph.tokens.count(("op", "}"))
     for src, dst, _ in graph.edges:
@@ -518,8 +519,8 @@ def test_a_dot_parser_reads_the_table(source: Path):
     says: one cluster per block holding its hosts and routes, the request
     joined to every host, every host to every route of its block, and every
     route to its target."""
-    table = table_for(source)
-    text = render(table, "dot", "x")
+    table = plan_for(source).table
+    text = render(plan_for(source), "dot", "x")
     with warnings.catch_warnings():
         # pydot builds its grammar with pyparsing names that newer pyparsing
         # releases deprecate: warnings about pydot, not about this text.
@@ -642,8 +643,8 @@ def parse_mermaid(text: str) -> tuple[dict[str, str], list[tuple[str, str, str]]
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
 def test_mermaid_parses(source: Path):
-    table = table_for(source)
-    text = render(table, "mermaid", display(source))
+    table = plan_for(source).table
+    text = render(plan_for(source), "mermaid", display(source))
     assert text.startswith("flowchart")
     nodes, edges, subgraphs = parse_mermaid(text)
     for src, dst, _ in edges:
@@ -659,9 +660,9 @@ def test_mermaid_parses(source: Path):
 
 def test_adversarial_labels_round_trip():
     source = CASES_DIR / "adversarial.disp"
-    table = table_for(source)
-    nodes, edges, _ = parse_mermaid(render(table, "mermaid", "a.disp"))
-    dot = DotGraph(render(table, "dot", "a.disp"))
+    plan = plan_for(source)
+    nodes, edges, _ = parse_mermaid(render(plan, "mermaid", "a.disp"))
+    dot = DotGraph(render(plan, "dot", "a.disp"))
     tricky = {'/a"b/{t2}', "/[x]/c\\d", "/&amp;|`<b>`;end", '/style:"x";', "/café/(x)"}
     assert tricky <= set(nodes.values())
     assert tricky <= {a["label"] for a in dot.nodes.values()}
@@ -676,8 +677,8 @@ def test_adversarial_labels_round_trip():
 
 def test_doc_mermaid_picture_is_the_flask_sample():
     blocks = [m["body"] for m in FENCE.finditer(DOC.read_text("utf-8")) if m["lang"] == "mermaid"]
-    table = table_for(SAMPLES / "flask_dispatching.disp")
-    assert blocks == [render_mermaid(table)]
+    plan = plan_for(SAMPLES / "flask_dispatching.disp")
+    assert blocks == [render_mermaid(plan)]
 
 
 def test_doc_show_examples_are_true(capsys, monkeypatch):
@@ -702,7 +703,7 @@ def test_cli_show(fmt, capsys):
     assert main(["show", str(source), "--format", fmt]) == 0
     out, err = capsys.readouterr()
     assert err == ""
-    assert out == render(table_for(source), fmt, str(source))
+    assert out == render(plan_for(source), fmt, str(source))
 
 
 def test_cli_show_default_format_is_tree(capsys):
@@ -745,21 +746,21 @@ def test_no_control_character_reaches_the_terminal(fmt, tmp_path, capsys):
 
 
 def test_control_characters_are_shown_as_the_diagnostics_show_them():
-    table = load_table("routes.disp", CONTROLS.encode("utf-8"))
+    plan = plan_of("routes.disp", CONTROLS.encode("utf-8"))
     shown = 'm:f("\ufffd[31mred\ufffd\ufffd\ufffdx\ufffdy\ufffd")'
-    assert render(table, "tree", "routes.disp").splitlines()[2] == (
+    assert render(plan, "tree", "routes.disp").splitlines()[2] == (
         f"    └── /  -> {shown}  [None: 404]"
     )
     bad = "\ufffd[31mred\ufffd\ufffd\ufffdx\ufffdy\ufffd"
-    dot = render(table, "dot", "routes.disp").splitlines()
+    dot = render(plan, "dot", "routes.disp").splitlines()
     assert f'  r0_0 -> t0 [label="(\\"{bad}\\")"];' in dot
-    mermaid = render(table, "mermaid", "routes.disp").splitlines()
+    mermaid = render(plan, "mermaid", "routes.disp").splitlines()
     assert f'  r0_0 -->|"(#quot;{bad}#quot;)"| t0' in mermaid
 
 
 def test_json_escapes_control_characters_and_keeps_the_data():
-    table = load_table("routes.disp", CONTROLS.encode("utf-8"))
-    text = render(table, "json", "routes.disp")
+    plan = plan_of("routes.disp", CONTROLS.encode("utf-8"))
+    text = render(plan, "json", "routes.disp")
     assert '"value": "\\u001b[31mred\\u0007\\u009b\\u202ex\\u2066y\\u007f"' in text
     route = json.loads(text)["blocks"][0]["routes"][0]
     assert route["target"]["args"][0]["value"] == "\x1b[31mred\x07\x9b\u202ex\u2066y\x7f"

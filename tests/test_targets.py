@@ -3,73 +3,30 @@
 from __future__ import annotations
 
 import http
-import itertools
-import sys
-import types
 
 import pytest
 from werkzeug.test import Client
 
 from dispatchc.compiler import analyse
+from dispatchc.ir import target_text
 
-from .conftest import build_module
-
-_ids = itertools.count()
-
-
-class _App:
-    def __init__(self, label: str):
-        self.label = label
-
-    def __call__(self, environ, start_response):
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [self.label.encode("latin-1")]
-
-
-@pytest.fixture
-def targets():
-    """A target module ``T``; ``T:make(...)`` answers with the repr of its arguments."""
-    name = f"_dc_targets_targets_{next(_ids)}"
-    module = types.ModuleType(name)
-    module.calls = []
-
-    def make(*args):
-        module.calls.append(args)
-        return _App(repr(args))
-
-    module.make = make
-    module.app = _App("app")
-    sys.modules[name] = module
-    try:
-        yield module
-    finally:
-        del sys.modules[name]
+from .helpers import Label, build_app, build_module, compile_text, environ
+from .helpers import call as call_app
 
 
 def build(targets, text):
-    name = targets.__name__ if targets is not None else "unused"
-    return build_module(text.replace("T:", name + ":")).application
+    """``T:`` names ``targets`` (None: the text names no target module)."""
+    if targets is None:
+        return build_module(text).application
+    return build_app(targets, text)
 
 
 def call(app, path="/", host="example.com", method="GET", query="", **extra):
-    environ = {
-        "REQUEST_METHOD": method,
-        "SCRIPT_NAME": "",
-        "PATH_INFO": path,
-        "QUERY_STRING": query,
-        "SERVER_NAME": "server.invalid",
-        "SERVER_PORT": "80",
-        "HTTP_HOST": host,
-        "wsgi.url_scheme": "http",
-    }
-    environ.update(extra)
-    out = {}
-
-    def start_response(status, headers, exc_info=None):
-        out["status"], out["headers"] = status, headers
-
-    body = b"".join(app(environ, start_response))
-    return out["status"], out["headers"], body
+    """Returns the status line, the headers and the body."""
+    response = call_app(
+        app, environ(host, path, REQUEST_METHOD=method, QUERY_STRING=query, **extra)
+    )
+    return response.status_line, response.headers, response.body
 
 
 def assert_clean_headers(headers):
@@ -423,13 +380,13 @@ def test_lazy_defers_the_import(targets):
     # Lazy on the route: imported on the first request that needs it.
     app = build(targets, "/ -> T:late lazy\n/x -> status 204")
     assert call(app, "/x")[0].startswith("204")
-    targets.late = _App("late")
+    targets.late = Label("late")
     assert call(app, "/")[2] == b"late"
 
 
 def test_route_lazy_overrides_use(targets):
     app = build(targets, "use f = T:late_factory()\n/ -> f lazy")
-    targets.late_factory = lambda: _App("lf")
+    targets.late_factory = lambda: Label("lf")
     assert call(app, "/")[2] == b"lf"
 
 
@@ -440,7 +397,7 @@ def test_use_lazy_and_cache_are_kept_when_the_route_adds_an_option(targets):
 
     def late_factory(x):
         calls.append(x)
-        return _App(x)
+        return Label(x)
 
     targets.late_factory = late_factory
     call(app, "/a")
@@ -455,3 +412,58 @@ def test_lazy_missing_module_fails_at_first_request():
         call(app, "/")
     with pytest.raises(ImportError):
         build(None, "/ -> _dc_no_such_module_for_tests:app")
+
+
+# -- the canonical text of a target (what show, explain and lint print) -----------
+
+
+@pytest.mark.parametrize(
+    ("written", "kind", "imports", "text"),
+    [
+        ("pkg.mod:app", "app", True, "pkg.mod:app"),
+        ("pkg.mod:app   lazy", "app", True, "pkg.mod:app lazy"),
+        ("m:make( org ,'x' ,3 )", "factory", True, 'm:make(org, "x", 3)'),
+        ('m:make(org, "a\\"b\\\\") cache 16 lazy', "factory", True, None),
+        ("m:make() cache 1024", "factory", True, "m:make()"),  # the default is not written
+        ("status   410", "status", False, "status 410"),
+        ('redirect 301 "https://new.example/{org}/{path}?a=1"', "redirect", False, None),
+    ],
+)
+def test_a_target_is_shown_as_the_language_writes_it(written, kind, imports, text):
+    source = f"/{{org}} -> {written}\n".replace("'", '"')
+    table = analyse("t.disp", source.encode()).table
+    assert table is not None and table.default is not None
+    [route] = table.default.routes
+    target = route.target
+    assert (target.kind, target.imports) == (kind, imports)
+    shown = target_text(target)
+    assert shown == (text or written)
+    # The text reads back as the same target.
+    again = analyse("t.disp", f"/{{org}} -> {shown}\n".encode())
+    assert again.ok and again.table is not None and again.table.default is not None
+    assert again.table.default.routes[0].target == target
+
+
+# -- the wsgi option: accepted and ignored by the WSGI target ---------------------
+
+_WITH_WSGI = """\
+use legacy = legacy_app:application wsgi lazy
+host example.com {
+    /          -> legacy
+    /a         -> legacy_app:application wsgi
+    /b/{x}     -> legacy_app:other wsgi
+    /t/{team}  -> teams:make_app(team) wsgi cache 8
+}
+/{p} -> teams:make_app(p) lazy wsgi
+"""
+
+
+def test_wsgi_option_does_not_change_the_wsgi_module():
+    without = _WITH_WSGI.replace(" wsgi", "")
+    assert without != _WITH_WSGI
+
+    def body(text: str) -> list[str]:
+        code = compile_text(text)
+        return [line for line in code.splitlines() if not line.startswith("# Source sha256:")]
+
+    assert body(_WITH_WSGI) == body(without)

@@ -13,7 +13,7 @@ Every request comes from a plan drawn up front (``build_plan``): a Host
 header, a path (some percent-encoded, some with a query string), GET or
 HEAD, and sometimes ``X-Forwarded-Proto: https`` (gunicorn trusts it from
 127.0.0.1, so ``wsgi.url_scheme`` is ``https`` and a Host without a port
-means port 443). Its expected answer is computed by ``dispatchc.matcher``,
+means port 443). Its expected answer is computed by ``dispatchc.plan.matcher``,
 the reference matcher, over the compiled table, and checked against what the
 server sends: the status, which app answered, SCRIPT_NAME, PATH_INFO,
 ``dispatchc.route``, ``wsgiorg.routing_args``, the body of built-in status
@@ -37,7 +37,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,10 +50,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from dispatchc import matcher
 from dispatchc.compiler import load_table
 from dispatchc.ir import AppTarget, FactoryTarget, RedirectTarget, RouteTable, StatusTarget
+from dispatchc.plan import matcher
 
+from ..helpers import free_port, gunicorn_flags, stop
 from . import load_apps
 
 HERE = Path(__file__).resolve().parent
@@ -64,7 +64,6 @@ MODULE = load_apps.ROUTES_MODULE  # the generated module's name when served
 VARIANTS = ("ports", "memo")
 
 START_TIMEOUT = 60.0
-STOP_TIMEOUT = 10.0
 REQUEST_TIMEOUT = 30.0
 
 # Factories whose route cache is larger than the set of keys the plan uses:
@@ -373,12 +372,6 @@ def build(workdir: Path, variant: str) -> RouteTable:
     return load_table(source.name, text.encode("utf-8"))
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class Server:
     proc: subprocess.Popen
@@ -391,25 +384,6 @@ class Server:
 
     def boots(self) -> int:
         return self.log_text().count("Booting worker")
-
-
-def _gunicorn_flags() -> list[str]:
-    from gunicorn.config import KNOWN_SETTINGS
-
-    flags = {cli for setting in KNOWN_SETTINGS for cli in (setting.cli or ())}
-    # gunicorn >= 24 opens a control socket in ~/.gunicorn by default, shared
-    # by every gunicorn of the user: not for a test server.
-    return ["--no-control-socket"] if "--no-control-socket" in flags else []
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=STOP_TIMEOUT)
 
 
 def _probe(port: int) -> bool:
@@ -471,7 +445,7 @@ def serve(workdir: Path, workers: int = 2, threads: int = 8) -> Iterator[Server]
                     "info",
                     "--error-logfile",
                     "-",
-                    *_gunicorn_flags(),
+                    *gunicorn_flags(),
                     f"{MODULE}:application",
                 ],
                 stdout=sink,
@@ -490,7 +464,7 @@ def serve(workdir: Path, workers: int = 2, threads: int = 8) -> Iterator[Server]
             yield server
             return
         finally:
-            _stop(proc)
+            stop(proc)
     raise RuntimeError(f"could not start gunicorn: {last_error}")
 
 

@@ -13,7 +13,7 @@ fast.
 
 ``accepts(factory, args)`` says whether a factory returns an app or None; the
 load driver uses it to compute the expected answer of every request with
-``dispatchc.matcher``.
+``dispatchc.plan.matcher``.
 """
 
 from __future__ import annotations

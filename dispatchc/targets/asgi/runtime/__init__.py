@@ -1,0 +1,1 @@
+"""The ASGI target's run-time pieces (see ``dispatchc.targets.python.runtime``)."""

@@ -1,0 +1,33 @@
+"""A block's automaton at run time, whatever the protocol.
+
+A state is ``(children, other, first, rest)``: a dict from a literal segment
+to the next state, the state for any other non-empty segment (or None), the
+route that handles a path ending here (or None), and the routes to fall
+back to, in order, when its factory returns None (SPEC §3). A route that
+depends on nothing in the request is a tuple ``(app, names, script, cut)``;
+any other is a function the target writes for it, which returns
+``_DC_FALLBACK`` when its factory returned None.
+"""
+
+#: Host captures of a host without any.
+_DC_NO_CAPTURES = {}
+#: What a route function returns when its factory returned None.
+_DC_FALLBACK = object()
+
+
+def _dc_leaves(root, prefixes, leaves):
+    """A block's root state, with a state for each of its *leaf* routes,
+    given as ``{path: app}``: a literal route that no other route continues,
+    written in the module as one line. Each leaf's state is what the
+    compiler would have written out for it, hung under its parent (found by
+    the path's literal segments). ``prefixes``: the host part of
+    ``dispatchc.route`` for each pattern of the block."""
+    for path, app in leaves.items():
+        parent = root
+        *steps, segment = path.split("/")[1:]
+        for step in steps:
+            parent = parent[0][step]
+        chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
+        names = tuple(prefix + " " + path for prefix in prefixes)
+        parent[0][segment] = ({}, None, (app, names, path, len(path)), chain)
+    return root

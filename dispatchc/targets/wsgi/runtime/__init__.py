@@ -1,0 +1,1 @@
+"""The WSGI target's run-time pieces (see ``dispatchc.targets.python.runtime``)."""

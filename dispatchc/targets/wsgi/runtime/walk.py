@@ -1,0 +1,296 @@
+"""Walking a block's automaton over PATH_INFO, then calling the route found.
+
+A state is ``(children, other, first, rest)``: a dict from a literal segment
+to the next state, the state for any other non-empty segment (or None), the
+route that handles a path ending here (or None), and the routes to fall
+back to, in order, when its factory returns None (SPEC §3).
+
+A route is a tuple ``(app, names, script, cut)`` when nothing about it
+depends on the request: ``names`` holds its ``dispatchc.route`` for each
+host pattern of its block (``k`` picks one), ``script`` is what SCRIPT_NAME
+gains and ``cut`` its length. Any other route is a function
+``route(environ, start_response, parts, host, k)`` written for it in the
+generated module, which returns the response, or ``_DC_FALLBACK`` when its
+factory returned None.
+
+A walker is made for a depth (the segments of a block's longest route):
+``walk(environ, start_response, state, host, k)``, unrolled up to four
+segments because a loop costs more than the lookups. Called with only
+``(environ, start_response)`` it starts from ``root``: that is the whole
+``application`` of a file without host blocks.
+"""
+
+from collections.abc import Mapping
+
+from ...python.runtime.states import _DC_FALLBACK, _DC_NO_CAPTURES
+from .responses import _dc_not_found
+
+
+def _dc_routing_args(old, captures):
+    """``wsgiorg.routing_args`` with a route's captures: an ``(args, kwargs)``
+    already there keeps its args and has its kwargs updated; anything else
+    in its place is taken as absent (SPEC §3)."""
+    if (
+        isinstance(old, tuple)
+        and len(old) == 2
+        and isinstance(old[0], tuple | list)
+        and isinstance(old[1], Mapping)
+    ):
+        return old[0], {**old[1], **captures}
+    return (), captures
+
+
+def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
+    """The rest of a route chain, after a factory returned None (SPEC §3)."""
+    for hit in routes:
+        if hit.__class__ is tuple:
+            app, names, script, cut = hit
+            environ["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures (the entry's own dict: copied)
+                old = environ.get("wsgiorg.routing_args")
+                environ["wsgiorg.routing_args"] = (
+                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                )
+            if cut:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                environ["PATH_INFO"] = path_info[cut:]
+            return app(environ, start_response)
+        response = hit(environ, start_response, parts, host, k)
+        if response is not _DC_FALLBACK:
+            return response
+    return _dc_not_found(environ, start_response)
+
+
+def _dc_walker(depth, root=None):
+    """A walker for paths of up to ``depth`` segments: the steps written out
+    up to four (a loop costs more than the lookups), a loop beyond. Called
+    with the request's arguments only, it starts from ``root``."""
+    if depth == 0:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, None, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], None, host, "", k)
+            return response
+
+    elif depth == 1:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 2)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 2:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 3)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 3:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 4)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 4:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 5)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+                                    if len(parts) > 4:
+                                        segment = parts[4]
+                                        child = state[0].get(segment)
+                                        if child is None and segment:
+                                            child = state[1]
+                                        if child is not None:
+                                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if host:  # a host pattern's captures (the entry's own dict: copied)
+                    old = environ.get("wsgiorg.routing_args")
+                    environ["wsgiorg.routing_args"] = (
+                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                    )
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+    else:
+        return _dc_looping_walker(depth, root)
+    return walk
+
+
+def _dc_looping_walker(depth, root=None):
+    """The walker of ``_dc_walker`` for any depth, with a loop."""
+
+    def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+        path_info = environ.get("PATH_INFO", "")
+        parts = path_info.split("/", depth + 1)
+        if not parts[0]:
+            for segment in parts[1 : depth + 1]:
+                child = state[0].get(segment)
+                if child is None:
+                    child = state[1]
+                    if child is None or not segment:
+                        break
+                state = child
+        hit = state[2]
+        if hit.__class__ is tuple:
+            app, names, script, cut = hit
+            environ["dispatchc.route"] = names[k]
+            if host:  # a host pattern's captures (the entry's own dict: copied)
+                old = environ.get("wsgiorg.routing_args")
+                environ["wsgiorg.routing_args"] = (
+                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
+                )
+            if cut:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                environ["PATH_INFO"] = path_info[cut:]
+            return app(environ, start_response)
+        if hit is None:
+            return _dc_not_found(environ, start_response)
+        response = hit(environ, start_response, parts, host, k)
+        if response is _DC_FALLBACK:
+            return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+        return response
+
+    return walk

@@ -1,0 +1,306 @@
+"""``dispatchc.targets.wsgi.runtime.walk`` on its own: the walkers, the
+fallback chain and ``_dc_leaves``.
+
+States are built here from the plan's automaton (``dispatchc.plan``) with
+recording routes, so the run time is tested without generated code: the
+walkers of ``_dc_walker(depth)`` (written out up to four segments) and the
+loop walker ``_dc_looping_walker(depth)`` agree with each other and with
+the reference matcher on random automata and paths, and ``_dc_leaves``
+builds exactly the states the plan's automaton has.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from dispatchc.compiler import load
+from dispatchc.errors import DispatchError
+from dispatchc.plan import BlockPlan
+from dispatchc.plan.matcher import BlockChoice, path_candidates
+from dispatchc.targets.python.emit import Names, leaves
+from dispatchc.targets.python.runtime import states
+from dispatchc.targets.wsgi.runtime import walk as rt
+
+from ...helpers import call, compile_text, environ, load_module, temporary_targets
+from ...strategies import path_infos, path_specs
+
+
+class Recorder:
+    """What the routes of one automaton did during one request."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[Any, ...]] = []
+
+
+class App:
+    def __init__(self, rank: int, recorder: Recorder):
+        self.rank = rank
+        self.recorder = recorder
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        self.recorder.log.append(
+            ("app", self.rank, environ.get("SCRIPT_NAME"), environ["PATH_INFO"])
+        )
+        start_response("200 OK", [])
+        return [b""]
+
+
+class Function:
+    """A route written as a function: records its arguments, then answers
+    (setting its dispatchc.route) or falls back."""
+
+    def __init__(self, rank: int, name: str, answers: bool, app: App, depth: int):
+        self.rank, self.name, self.answers, self.app, self.depth = rank, name, answers, app, depth
+
+    def __call__(self, environ, start_response, parts, host, k):  # type: ignore[no-untyped-def]
+        # (A block of "/" routes only has nothing to split: the walker of
+        # depth 0 passes no parts, the loop walker the unsplit path.)
+        shown = None if parts is None or self.depth == 0 else tuple(parts)
+        self.app.recorder.log.append(("route", self.rank, shown, host, k))
+        if not self.answers:
+            return rt._DC_FALLBACK
+        environ["dispatchc.route"] = self.name
+        return self.app(environ, start_response)
+
+
+def make_routes(block: BlockPlan, recorder: Recorder, salt: int) -> list[Any]:
+    """A run-time route per route of the block: a constant tuple for a
+    route without captures when ``salt`` says so, else a function that
+    records its arguments and answers or falls back (by ``salt``)."""
+    out: list[Any] = []
+    for route in block.routes:
+        name = block.route_name(route)
+        decide = zlib.crc32(repr((salt, route.rank)).encode())
+        app = App(route.rank, recorder)
+        if route.script is not None and decide % 3 == 0:
+            out.append((app, (name,), route.script, len(route.script)))
+        else:
+            out.append(Function(route.rank, name, decide % 2 == 0, app, block.depth))
+    return out
+
+
+def build_states(block: BlockPlan, routes: list[Any]) -> list[tuple[Any, ...]]:
+    """The plan's states as the run time reads them: (children, other,
+    first, rest)."""
+    built: list[Any] = [None] * len(block.states)
+    for state in block.states:  # children before parents
+        chain = [routes[rank] for rank in state.chain]
+        built[state.index] = (
+            {key: built[child] for key, child in state.children},
+            None if state.other is None else built[state.other],
+            chain[0] if chain else None,
+            tuple(chain[1:]),
+        )
+    return built
+
+
+def handled(log: list[tuple[Any, ...]]) -> int | None:
+    apps = [entry[1] for entry in log if entry[0] == "app"]
+    assert len(apps) <= 1
+    return apps[0] if apps else None
+
+
+def answers(block: BlockPlan, routes: list[Any], rank: int) -> bool:
+    route = routes[rank]
+    if route.__class__ is tuple:
+        return True
+    return bool(route.answers)
+
+
+def run(walker: Any, path: str, **extra: Any) -> tuple[int, dict[str, Any]]:
+    env = environ(None, path, **extra)
+    response = call(walker, env)
+    return response.status, env
+
+
+@st.composite
+def blocks(draw, max_segments: int = 6):  # type: ignore[no-untyped-def]
+    paths = draw(
+        st.lists(path_specs(max_segments), min_size=1, max_size=8, unique_by=lambda p: p.shape)
+    )
+    text = "".join(f"{p.text} -> m:app\n" for p in paths)
+    try:
+        plan = load("routes.disp", text.encode("utf-8")).plan
+    except DispatchError:
+        assume(False)
+    assert plan is not None
+    return plan.blocks[0]
+
+
+@st.composite
+def deep_paths(draw):  # type: ignore[no-untyped-def]
+    segments = draw(st.lists(st.sampled_from(["a", "b", "c", "é", "", "zz"]), max_size=8))
+    return (
+        draw(st.sampled_from(["", "x"]))
+        + "".join("/" + s for s in segments)
+        + draw(st.sampled_from(["", "/", "//"]))
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    blocks(),
+    st.lists(st.one_of(path_infos(), deep_paths()), min_size=1, max_size=10),
+    st.integers(0, 7),
+)
+def test_walkers_agree_with_each_other_and_with_the_matcher(block, paths, salt):
+    depth = block.depth
+    recorder = Recorder()
+    routes = make_routes(block, recorder, salt)
+    root = build_states(block, routes)[-1]
+    walkers = {"loop": rt._dc_looping_walker(depth, root), "chosen": rt._dc_walker(depth, root)}
+    choice = BlockChoice(block.block, None, {}, "default")
+    for path in paths:
+        outcomes = {}
+        for name, walker in walkers.items():
+            recorder.log.clear()
+            status, env = run(walker, path, SCRIPT_NAME="/pre")
+            outcomes[name] = (
+                status,
+                list(recorder.log),
+                env.get("dispatchc.route"),
+                env["SCRIPT_NAME"],
+                env["PATH_INFO"],
+            )
+        first = next(iter(outcomes.values()))
+        assert all(o == first for o in outcomes.values()), (path, outcomes)
+        status, log, route_name, script, path_info = first
+        # The matcher: the first candidate that answers handles the request.
+        candidates = path_candidates(choice, {"PATH_INFO": path, "SCRIPT_NAME": "/pre"})
+        ranks = [next(r.rank for r in block.routes if r.route is c.route) for c in candidates]
+        winner = next((rank for rank in ranks if answers(block, routes, rank)), None)
+        assert handled(log) == winner, (path, log, ranks)
+        if winner is None:
+            assert status == 404 and route_name is None
+            continue
+        assert status == 200
+        assert route_name == block.route_name(block.routes[winner])
+        # Every route tried before it is one of the candidates before it, in order.
+        tried = [entry[1] for entry in log if entry[0] == "route"]
+        assert tried == [
+            r for r in ranks[: ranks.index(winner) + 1] if isinstance(routes[r], Function)
+        ]
+        if routes[winner].__class__ is tuple:
+            cand = candidates[ranks.index(winner)]
+            assert (script, path_info) == (cand.script_name, cand.path_info)
+
+
+def test_fallback_runs_the_rest_of_the_chain_with_the_same_parts():
+    recorder = Recorder()
+    seen: list[Any] = []
+
+    def none_route(environ, start_response, parts, host, k):  # type: ignore[no-untyped-def]
+        seen.append(("none", parts, host, k))
+        return rt._DC_FALLBACK
+
+    def app(environ, start_response):  # type: ignore[no-untyped-def]
+        recorder.log.append(
+            (environ["SCRIPT_NAME"], environ["PATH_INFO"], environ["dispatchc.route"])
+        )
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    static = (app, ("a.test /x", "b.test /x"), "/x", 2)
+    env = environ(None, "/x/y", SCRIPT_NAME="/s")
+    response = call(
+        lambda e, s: rt._dc_fallback(
+            e, s, (none_route, static), ["", "x", "y"], {"h": "1"}, "/x/y", 1
+        ),
+        env,
+    )
+    assert response.status == 200
+    assert seen == [("none", ["", "x", "y"], {"h": "1"}, 1)]
+    assert recorder.log == [("/s/x", "/y", "b.test /x")]
+    nothing = call(
+        lambda e, s: rt._dc_fallback(e, s, (none_route,), None, {}, "", 0), environ(None, "/")
+    )
+    assert nothing.status == 404
+
+
+# -- _dc_leaves ----------------------------------------------------------------------------
+
+
+def test_leaves_builds_the_states_the_compiler_would_write():
+    app, other = object(), object()
+    first = ("first",)
+    rest = (("rest",),)
+    api = ({}, None, first, rest)
+    root = states._dc_leaves(
+        ({"api": api}, None, None, ()),
+        ("a.test", "b.test"),
+        {"/api/v1": app, "/api/v2": other},
+    )
+    assert root[0]["api"] is api
+    assert api[0] == {
+        "v1": ({}, None, (app, ("a.test /api/v1", "b.test /api/v1"), "/api/v1", 7), (first, *rest)),
+        "v2": (
+            {},
+            None,
+            (other, ("a.test /api/v2", "b.test /api/v2"), "/api/v2", 7),
+            (first, *rest),
+        ),
+    }
+    # A state without a route of its own passes its parent's chain on.
+    bare = states._dc_leaves(({}, None, None, rest), ("default",), {"/x": app})
+    assert bare[0]["x"][3] == rest
+
+
+def runtime_root(module: Any, block: BlockPlan) -> Any:
+    return module.__dict__[f"_dc_state_{block.name}"]
+
+
+def same_states(block: BlockPlan, module: Any) -> None:
+    """The module's states (leaf rows expanded by ``_dc_leaves``) have the
+    plan's children, "other" links and chains, state by state."""
+    found = leaves(block)
+    names = Names.states(block, found)
+
+    def route_id(route: Any) -> str:
+        if route.__class__ is tuple:
+            return route[1][0]  # its dispatchc.route for the first pattern
+        return route.__name__
+
+    def expected_id(rank: int) -> str:
+        route = block.routes[rank]
+        written = module.__dict__.get(Names.route(block, route))
+        if written is None or written.__class__ is tuple:  # a leaf row, or a constant route
+            return block.route_name(route)
+        return Names.route(block, route)
+
+    def compare(state_index: int, built: Any) -> None:
+        state = block.states[state_index]
+        children, other, first, rest = built
+        assert set(children) == {key for key, _ in state.children}
+        assert (other is None) == (state.other is None)
+        chain = ([first] if first is not None else []) + list(rest)
+        assert [route_id(r) for r in chain] == [expected_id(r) for r in state.chain]
+        if state.index not in found:
+            assert module.__dict__[names[state.index]] is built
+        for key, child in state.children:
+            compare(child, children[key])
+        if state.other is not None:
+            compare(state.other, other)
+
+    compare(block.root.index, runtime_root(module, block))
+
+
+@settings(max_examples=80, deadline=None)
+@given(blocks(max_segments=3), st.sets(st.sampled_from(["a", "b", "c", "x"]), max_size=3))
+def test_leaves_expand_to_exactly_the_plans_automaton(block, extra):
+    # Add leaf-shaped routes (literal, nothing else below them) beside the
+    # random ones, as a table of mounts has.
+    text = "".join(f"{r.path.text} -> m:app\n" for r in block.routes)
+    text += "".join(f"/mount/{name} -> m:app\n" for name in sorted(extra))
+    try:
+        plan = load("routes.disp", text.encode("utf-8")).plan
+    except DispatchError:
+        assume(False)
+    assert plan is not None
+    with temporary_targets(app=lambda e, s: [b""]) as module:
+        code = compile_text(text.replace("m:", module.__name__ + ":"))
+        generated = load_module(code)
+    same_states(plan.blocks[0], generated)
