@@ -206,14 +206,18 @@ def is_static(block: BlockPlan, route: RoutePlan) -> bool:
 
 
 def leaves(block: BlockPlan) -> dict[int, RoutePlan]:
-    """The states written as one line in their parent (``_dc_leaves``), with
-    their route: a literal route with nothing to substitute, whose state no
-    other route continues (no children, nothing else in its chain but its
-    parent's), and whose path is written as PATH_INFO holds it (ASCII), so
-    that the run time can rebuild its state from the segment and the app."""
+    """The states written as rows of the block (``_dc_leaves``), with their
+    route: a literal route with nothing to substitute, whose path is written
+    as PATH_INFO holds it (ASCII), whose state adds nothing to its parent's
+    chain but that route, takes no capture, and leads only to states that
+    are rows too. The run time rebuilds such a state from its path and app,
+    so a table of mounts (and of mounts below mounts) is a line per route."""
     found: dict[int, RoutePlan] = {}
+    # Children come before their parents: a state's children are decided first.
     for state in block.states:
-        if state.parent is None or state.step is None or state.children or state.other is not None:
+        if state.parent is None or state.step is None or state.other is not None:
+            continue
+        if any(child not in found for _, child in state.children):
             continue
         parent = block.states[state.parent]
         if len(state.chain) != len(parent.chain) + 1 or state.chain[1:] != parent.chain:

@@ -238,8 +238,7 @@ SAMPLE_CHANGES = [
             BACKEND,
             BACKEND + "    /backend/v2 -> api_app:application\n",
             LITERAL_ROUTE,
-        ),
-        over=23,
+        )
     ),
     case(
         Change(
