@@ -25,10 +25,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
 from dispatchc.compiler import compile_source
+from dispatchc.ir import RedirectTarget
+from dispatchc.plan.matcher import Outcome
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -500,6 +503,33 @@ def redirect_locations(code: str) -> dict[str, list[tuple[Any, ...]]]:
                     assert isinstance(status, ast.Constant) and isinstance(location, ast.Constant)
                     found[location.value] = [("text", location.value)]
     return found
+
+
+# -- what the reference matcher's answer implies ------------------------------------------
+
+
+def expected_location(target: RedirectTarget, outcome: Outcome, query: str) -> str:
+    """The Location header, percent-decoded (latin-1, as PATH_INFO is)."""
+    cand = outcome.candidate
+    out = []
+    for part in target.parts:
+        if part.kind == "text":
+            out.append(unquote(part.value, encoding="latin-1"))
+        elif part.kind == "path":
+            path = cand.path_info
+            out.append(path if path.startswith("/") or not path else "/" + path)
+        else:
+            out.append(cand.captures[part.value])
+    location = "".join(out)
+    first = target.parts[0] if target.parts else None
+    if first is not None and (first.kind == "path" or first.value.startswith("/")):
+        # SPEC §1: a Location relative to the host never starts with "//". (A
+        # backslash from the request is sent as %5C: only slashes collapse.)
+        location = "/" + location.lstrip("/") if location.startswith("//") else location
+    if query:
+        has_q = any(p.kind == "text" and "?" in p.value for p in target.parts)
+        location += ("&" if has_q else "?") + query
+    return location
 
 
 # -- what a module defines and what reaches what ---------------------------------------
