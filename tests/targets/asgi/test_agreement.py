@@ -442,6 +442,33 @@ def test_the_default_port_comes_from_the_scheme(pinned, kwargs, route):
     assert outcome is not None and outcome.route_name == route
 
 
+def test_a_host_without_a_port_follows_the_scheme_on_every_request():
+    # A pattern (no exact host) names port 80: over one module, the same host
+    # header means port 80 on http and 443 on https, whatever came before.
+    seen = Seen()
+    decide = make_decide("all", 0)
+    with installed(**fake_targets(decide, seen)) as module_name:
+        text = f"""\
+host {{h1}}.example.com:80 {{
+    / -> {module_name}:app_0
+}}
+host *.example.com {{
+    / -> {module_name}:app_1
+}}
+"""
+        table = load_table("routes.disp", text.encode("utf-8"))
+        module = load_module(compile_asgi(text))
+        for scheme, route in [
+            ("https", "*.example.com /"),
+            ("http", "{h1}.example.com:80 /"),
+            (None, "{h1}.example.com:80 /"),
+            ("https", "*.example.com /"),
+        ]:
+            scope = scope_for("/", "x.example.com", scheme=scheme)
+            outcome, _ = check_request(module, table, scope, decide, seen)
+            assert outcome is not None and outcome.route_name == route, scheme
+
+
 def test_responses_of_dispatchc_agree_with_the_matcher(pinned):
     outcome, _ = pinned("/pre/go/x", "t.example.com", root_path="/pre", query=b"q=1")
     assert outcome is not None and outcome.route_name == "{h1}.example.com /go"

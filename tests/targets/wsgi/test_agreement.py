@@ -508,6 +508,31 @@ def test_invalid_server_port_gets_400(port):
     assert dispatch(pinned.table, environ).status == 400
 
 
+def test_a_host_without_a_port_follows_the_scheme_on_every_request():
+    # A pattern (no exact host) names port 80: over one module, the same Host
+    # header means port 80 on http and 443 on https, whatever came before.
+    pinned = Pinned(
+        """
+        host {h1}.example.com:80 {
+            / -> M:app_0
+        }
+        host *.example.com {
+            / -> M:app_1
+        }
+        """
+    )
+    with fake_targets(pinned.decide) as calls:
+        module = build_module(pinned.text)
+        for scheme, route in [
+            ("https", "*.example.com /"),
+            ("http", "{h1}.example.com:80 /"),
+            ("https", "*.example.com /"),
+        ]:
+            environ = environ_for("x.example.com", "/", **{"wsgi.url_scheme": scheme})
+            checked = check_request(module, pinned.table, environ, pinned.decide, calls)
+            assert checked.seen.get("dispatchc.route") == route, scheme
+
+
 def test_existing_routing_args_are_kept_and_updated():
     pinned = Pinned(
         """
