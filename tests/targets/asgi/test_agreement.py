@@ -324,6 +324,12 @@ def scopes(draw, spec) -> dict[str, Any]:
     return scope
 
 
+def other_scheme(scope: dict[str, Any]) -> dict[str, Any]:
+    scope = copy.deepcopy(scope)
+    scope["scheme"] = "http" if scope.get("scheme") == "https" else "https"
+    return scope
+
+
 @settings(
     max_examples=120,
     deadline=None,
@@ -345,7 +351,10 @@ def test_asgi_module_agrees_with_reference_matcher(data, spec, mode, salt):
         text = spec.source().replace(FAKE_MODULE + ":", module_name + ":")
         table = load_table("routes.disp", text.encode("utf-8"))
         module = load_module(compile_asgi(text))
-        for scope in data.draw(st.lists(scopes(spec), min_size=4, max_size=12)):
+        sent = data.draw(st.lists(scopes(spec), min_size=4, max_size=12))
+        # Then each again over the other scheme: what one request's scheme
+        # decided (a default port) must not stick to its host header.
+        for scope in [*sent, *map(other_scheme, sent)]:
             outcome, _ = check_request(module, table, scope, decide, seen)
             if outcome is not None and outcome.status is None:
                 assert outcome.route_name in names
