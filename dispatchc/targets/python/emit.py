@@ -487,9 +487,11 @@ def hosts_data(plan: Plan, blocks: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {
         "exact": sorted(exact.items()),
         "exact_port": sorted(exact_port.items()),
-        # The raw Host headers that need no normalisation differ from the
-        # exact hosts only when some exact pattern names a port.
-        "fast": sorted(fast.items()) if exact_port else None,
+        # When some pattern names a port, a Host header without one means the
+        # scheme's default port, so no header is remembered by its text, only
+        # those that need no normalisation (which differ from the exact hosts
+        # when some exact pattern names a port).
+        "fast": sorted(fast.items()) if any(r.pattern.port for r in plan.hosts) else None,
         "patterns": [
             (
                 size,
