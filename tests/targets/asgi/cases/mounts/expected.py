@@ -209,12 +209,13 @@ _DC_FALLBACK = object()
 
 
 def _dc_leaves(root, prefixes, leaves):
-    """A block's root state, with a state for each of its *leaf* routes,
-    given as ``{path: app}``: a literal route that no other route continues,
-    written in the module as one line. Each leaf's state is what the
-    compiler would have written out for it, hung under its parent (found by
-    the path's literal segments). ``prefixes``: the host part of
-    ``dispatchc.route`` for each pattern of the block."""
+    """A block's root state, with a state for each of its routes given as
+    rows, ``{path: app}``: literal routes that need no state of their own in
+    the module (see ``dispatchc.targets.python.emit.leaves``), one line
+    each. Each row's state is what the compiler would have written out for
+    it, hung under its parent, found by the path's literal segments (rows
+    come sorted by path, so a row's parent row comes first). ``prefixes``:
+    the host part of ``dispatchc.route`` for each pattern of the block."""
     for path, app in leaves.items():
         parent = root
         *steps, segment = path.split("/")[1:]
@@ -610,20 +611,14 @@ _DC_LIFESPAN = (
 
 # -- default -------------------------------------------------------------------
 
-# /api -> api.wsgi:application
-_dc_route_default__api = (_dc_app_api_wsgi__application, ('default /api',), '/api', 4)
-
 # / -> site
 _dc_route_default__root = (_dc_app_website_wsgi__application, ('default /',), '', 0)
 
 _dc_state_default__static = ({}, None, _dc_route_default__root, ())
 
-_dc_state_default__api = ({}, None, _dc_route_default__api, (_dc_route_default__root,))
-
 _dc_state_default = _dc_leaves(
     (
         {
-            'api': _dc_state_default__api,
             'static': _dc_state_default__static,
         },
         None,
@@ -632,6 +627,7 @@ _dc_state_default = _dc_leaves(
     ),
     ('default',),
     {
+        '/api': _dc_app_api_wsgi__application,  # /api -> api.wsgi:application
         '/api/v2': _dc_app_api_v2__app_wsgi_app,  # /api/v2 -> api.v2:app.wsgi_app
         '/docs': _dc_lazy_app_docs_site__application,  # /docs -> docs_site:application lazy
         '/healthz': _dc_status_204,  # /healthz -> status 204
