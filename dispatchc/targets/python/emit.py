@@ -226,6 +226,7 @@ def leaves(block: BlockPlan) -> dict[int, RoutePlan]:
         if (
             len(route.path.segments) == state.depth
             and is_static(block, route)
+            and not host_captures(block)
             and route.path.text == route.script
         ):
             found[state.index] = route
@@ -317,6 +318,8 @@ def static_route(
         "names": route_names(block, route),
         "script": script,
         "cut": len(script),
+        # In a block whose patterns capture labels: the host's captures too.
+        "hosted": host_captures(block),
     }
 
 

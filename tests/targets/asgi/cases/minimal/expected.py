@@ -199,14 +199,19 @@ def _dc_leaves(root, prefixes, leaves):
     it, hung under its parent, found by the path's literal segments (rows
     come sorted by path, so a row's parent row comes first). ``prefixes``:
     the host part of ``dispatchc.route`` for each pattern of the block."""
+    heads = [prefix + " " for prefix in prefixes]
+    parent_path = None
     for path, app in leaves.items():
-        parent = root
-        *steps, segment = path.split("/")[1:]
-        for step in steps:
-            parent = parent[0][step]
-        chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
-        names = tuple(prefix + " " + path for prefix in prefixes)
-        parent[0][segment] = ({}, None, (app, names, path, len(path)), chain)
+        base, _, segment = path.rpartition("/")
+        if base != parent_path:  # a new parent (rows of one parent come together)
+            parent = root
+            for step in base.split("/")[1:]:
+                parent = parent[0][step]
+            parent_path = base
+            children = parent[0]
+            chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
+        names = tuple([head + path for head in heads])
+        children[segment] = ({}, None, (app, names, path, len(path)), chain)
     return root
 
 

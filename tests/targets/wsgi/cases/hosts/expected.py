@@ -220,14 +220,19 @@ def _dc_leaves(root, prefixes, leaves):
     it, hung under its parent, found by the path's literal segments (rows
     come sorted by path, so a row's parent row comes first). ``prefixes``:
     the host part of ``dispatchc.route`` for each pattern of the block."""
+    heads = [prefix + " " for prefix in prefixes]
+    parent_path = None
     for path, app in leaves.items():
-        parent = root
-        *steps, segment = path.split("/")[1:]
-        for step in steps:
-            parent = parent[0][step]
-        chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
-        names = tuple(prefix + " " + path for prefix in prefixes)
-        parent[0][segment] = ({}, None, (app, names, path, len(path)), chain)
+        base, _, segment = path.rpartition("/")
+        if base != parent_path:  # a new parent (rows of one parent come together)
+            parent = root
+            for step in base.split("/")[1:]:
+                parent = parent[0][step]
+            parent_path = base
+            children = parent[0]
+            chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
+        names = tuple([head + path for head in heads])
+        children[segment] = ({}, None, (app, names, path, len(path)), chain)
     return root
 
 
@@ -242,7 +247,35 @@ def _dc_routing_args(old, captures):
         and isinstance(old[1], Mapping)
     ):
         return old[0], {**old[1], **captures}
-    return (), captures
+    return (), dict(captures)  # never the caller's dict: it may be the host entry's
+
+
+class _DcHostedRoute:
+    """A route of a block whose host patterns capture labels, that needs
+    nothing else from the request: the host's captures are its
+    ``wsgiorg.routing_args`` (a copy: the host entry keeps its own). The
+    walkers call it as a route function; a tuple would cost every other
+    route a test of the host's captures."""
+
+    __slots__ = ("_app", "_cut", "_names", "_script")
+
+    def __init__(self, app, names, script, cut):
+        self._app = app
+        self._names = names
+        self._script = script
+        self._cut = cut
+
+    def __call__(self, environ, start_response, parts, host, k):
+        environ["dispatchc.route"] = self._names[k]
+        if host:  # an exact pattern of the same block captures nothing
+            old = environ.get("wsgiorg.routing_args")
+            environ["wsgiorg.routing_args"] = (
+                ((), host.copy()) if old is None else _dc_routing_args(old, host)
+            )
+        if self._cut:
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + self._script
+            environ["PATH_INFO"] = environ["PATH_INFO"][self._cut :]
+        return self._app(environ, start_response)
 
 
 def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
@@ -251,11 +284,6 @@ def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             environ["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures (the entry's own dict: copied)
-                old = environ.get("wsgiorg.routing_args")
-                environ["wsgiorg.routing_args"] = (
-                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                )
             if cut:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                 environ["PATH_INFO"] = path_info[cut:]
@@ -329,7 +357,7 @@ _dc_status_421 = _DcStatus('421 Misdirected Request')
 # -- host xn--bcher-kva.example, {shop}.xn--bcher-kva.example ------------------
 
 # / -> books:application
-_dc_route_xn_bcher_kva_example__root = (_dc_app_books__application, ('xn--bcher-kva.example /', '{shop}.xn--bcher-kva.example /'), '', 0)
+_dc_route_xn_bcher_kva_example__root = _DcHostedRoute(_dc_app_books__application, ('xn--bcher-kva.example /', '{shop}.xn--bcher-kva.example /'), '', 0)
 
 _dc_state_xn_bcher_kva_example = _dc_leaves(
     ({}, None, _dc_route_xn_bcher_kva_example__root, ()),
@@ -473,11 +501,6 @@ def application(environ, start_response):
     if hit.__class__ is tuple:
         app, names, script, cut = hit
         environ["dispatchc.route"] = names[k]
-        if host:  # a host pattern's captures (the entry's own dict: copied)
-            old = environ.get("wsgiorg.routing_args")
-            environ["wsgiorg.routing_args"] = (
-                ((), host.copy()) if old is None else _dc_routing_args(old, host)
-            )
         return app(environ, start_response)
     if hit is None:
         return _dc_not_found(environ, start_response)
