@@ -593,12 +593,11 @@ def _dc_route_subdomain_example_com__root(environ, start_response, parts, host, 
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{subdomain}.example.com /'
-    captures = {'subdomain': v0}
     old = environ.get("wsgiorg.routing_args")
     if old is None:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), host.copy())  # the entry keeps its own
     else:
-        environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, host)
     return app(environ, start_response)
 
 

@@ -343,6 +343,8 @@ def function_route(
     # else the host entry's captures are copied (``**host``).
     uniform = len({frozenset(p.captures) for p in block.patterns}) == 1
     host_names = block.patterns[0].captures if uniform and block.patterns else ()
+    if not route.path.captures:
+        host_names = ()  # the host's captures alone: a copy of the entry's dict
     needed |= set(host_names)
     for name in sorted({c for p in block.patterns for c in p.captures} & needed):
         variables[name] = var = f"v{len(variables)}"
@@ -362,6 +364,8 @@ def function_route(
         "loads": loads,
         "names": route_names(block, route),
         "host_captures": host_captures(block) and not host_names,
+        # Every pattern of the block captures: the host's captures are never empty.
+        "host_always": uniform and bool(block.patterns and block.patterns[0].captures),
         "captures": [(name, variables[name]) for name in (*host_names, *route.path.captures)],
         "script": concat(script) if segments else None,
         # All literal: the cut is known; as deep as the block's table: the

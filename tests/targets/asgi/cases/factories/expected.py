@@ -907,7 +907,6 @@ _dc_apps_tenant_example_com__u_user = _dc_cache_tenant_example_com__u_user.apps
 
 # /none -> statics:make()
 def _dc_route_tenant_example_com__none(scope, receive, send, parts, host, k, base, path, app=None):
-    v0 = host['tenant']
     if app is None:
         key = ()
         try:
@@ -915,10 +914,11 @@ def _dc_route_tenant_example_com__none(scope, receive, send, parts, host, k, bas
         except KeyError:  # not made yet, or dropped from the cache
             return _dc_cold(_dc_route_tenant_example_com__none, _dc_cache_tenant_example_com__none, key, scope, receive, send, parts, host, k, base, path)
     scope["dispatchc.route"] = '{tenant}.example.com /none'
-    captures = {'tenant': v0}
-    if "path_params" in scope:
-        captures = _dc_path_params(scope["path_params"], captures)
-    scope["path_params"] = captures
+    if host:
+        if "path_params" in scope:
+            scope["path_params"] = _dc_path_params(scope["path_params"], host)
+        else:
+            scope["path_params"] = dict(host)
     scope["root_path"] = base + '/none'
     return app(scope, receive, send)
 
@@ -929,7 +929,6 @@ _dc_apps_tenant_example_com__none = _dc_cache_tenant_example_com__none.apps
 
 # /static -> statics:make("static", -1) lazy
 def _dc_route_tenant_example_com__static(scope, receive, send, parts, host, k, base, path, app=None):
-    v0 = host['tenant']
     if app is None:
         key = ('static', -1)
         try:
@@ -937,10 +936,11 @@ def _dc_route_tenant_example_com__static(scope, receive, send, parts, host, k, b
         except KeyError:  # not made yet, or dropped from the cache
             return _dc_cold(_dc_route_tenant_example_com__static, _dc_cache_tenant_example_com__static, key, scope, receive, send, parts, host, k, base, path)
     scope["dispatchc.route"] = '{tenant}.example.com /static'
-    captures = {'tenant': v0}
-    if "path_params" in scope:
-        captures = _dc_path_params(scope["path_params"], captures)
-    scope["path_params"] = captures
+    if host:
+        if "path_params" in scope:
+            scope["path_params"] = _dc_path_params(scope["path_params"], host)
+        else:
+            scope["path_params"] = dict(host)
     scope["root_path"] = base + '/static'
     return app(scope, receive, send)
 
@@ -983,10 +983,11 @@ def _dc_route_tenant_example_com__root(scope, receive, send, parts, host, k, bas
         except KeyError:  # not made yet, or dropped from the cache
             return _dc_cold(_dc_route_tenant_example_com__root, _dc_cache_tenant_example_com__root, key, scope, receive, send, parts, host, k, base, path)
     scope["dispatchc.route"] = '{tenant}.example.com /'
-    captures = {'tenant': v0}
-    if "path_params" in scope:
-        captures = _dc_path_params(scope["path_params"], captures)
-    scope["path_params"] = captures
+    if host:
+        if "path_params" in scope:
+            scope["path_params"] = _dc_path_params(scope["path_params"], host)
+        else:
+            scope["path_params"] = dict(host)
     return app(scope, receive, send)
 
 

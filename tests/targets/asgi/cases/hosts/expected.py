@@ -871,10 +871,11 @@ def _dc_route_tenant_region_example_com__root(scope, receive, send, parts, host,
         except KeyError:  # not made yet, or dropped from the cache
             return _dc_cold(_dc_route_tenant_region_example_com__root, _dc_cache_tenant_region_example_com__root, key, scope, receive, send, parts, host, k, base, path)
     scope["dispatchc.route"] = '{tenant}.{region}.example.com /'
-    captures = {'tenant': v1, 'region': v0}
-    if "path_params" in scope:
-        captures = _dc_path_params(scope["path_params"], captures)
-    scope["path_params"] = captures
+    if host:
+        if "path_params" in scope:
+            scope["path_params"] = _dc_path_params(scope["path_params"], host)
+        else:
+            scope["path_params"] = dict(host)
     return app(scope, receive, send)
 
 
@@ -901,10 +902,11 @@ def _dc_route_tenant_example_com__root(scope, receive, send, parts, host, k, bas
         except KeyError:  # not made yet, or dropped from the cache
             return _dc_cold(_dc_route_tenant_example_com__root, _dc_cache_tenant_example_com__root, key, scope, receive, send, parts, host, k, base, path)
     scope["dispatchc.route"] = '{tenant}.example.com /'
-    captures = {'tenant': v0}
-    if "path_params" in scope:
-        captures = _dc_path_params(scope["path_params"], captures)
-    scope["path_params"] = captures
+    if host:
+        if "path_params" in scope:
+            scope["path_params"] = _dc_path_params(scope["path_params"], host)
+        else:
+            scope["path_params"] = dict(host)
     return app(scope, receive, send)
 
 

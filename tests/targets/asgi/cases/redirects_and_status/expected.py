@@ -821,10 +821,11 @@ def _dc_route_user_people_example_com__page(scope, receive, send, parts, host, k
 def _dc_route_user_people_example_com__root(scope, receive, send, parts, host, k, base, path):
     v0 = host['user']
     scope["dispatchc.route"] = '{user}.people.example.com /'
-    captures = {'user': v0}
-    if "path_params" in scope:
-        captures = _dc_path_params(scope["path_params"], captures)
-    scope["path_params"] = captures
+    if host:
+        if "path_params" in scope:
+            scope["path_params"] = _dc_path_params(scope["path_params"], host)
+        else:
+            scope["path_params"] = dict(host)
     return _dc_redirect(scope, send, 307, '/users/' + _dc_quote(_dc_as_path_info(v0), ''))
 
 

@@ -606,7 +606,6 @@ _dc_apps_tenant_example_com__u_user = _dc_cache_tenant_example_com__u_user.apps
 
 # /none -> statics:make()
 def _dc_route_tenant_example_com__none(environ, start_response, parts, host, k):
-    v0 = host['tenant']
     key = ()
     try:
         app = _dc_apps_tenant_example_com__none[key]
@@ -615,12 +614,11 @@ def _dc_route_tenant_example_com__none(environ, start_response, parts, host, k):
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /none'
-    captures = {'tenant': v0}
     old = environ.get("wsgiorg.routing_args")
     if old is None:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), host.copy())  # the entry keeps its own
     else:
-        environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, host)
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/none'
     environ["PATH_INFO"] = environ["PATH_INFO"][5 :]
     return app(environ, start_response)
@@ -632,7 +630,6 @@ _dc_apps_tenant_example_com__none = _dc_cache_tenant_example_com__none.apps
 
 # /static -> statics:make("static", -1) lazy
 def _dc_route_tenant_example_com__static(environ, start_response, parts, host, k):
-    v0 = host['tenant']
     key = ('static', -1)
     try:
         app = _dc_apps_tenant_example_com__static[key]
@@ -641,12 +638,11 @@ def _dc_route_tenant_example_com__static(environ, start_response, parts, host, k
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /static'
-    captures = {'tenant': v0}
     old = environ.get("wsgiorg.routing_args")
     if old is None:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), host.copy())  # the entry keeps its own
     else:
-        environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, host)
     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + '/static'
     environ["PATH_INFO"] = environ["PATH_INFO"][7 :]
     return app(environ, start_response)
@@ -695,12 +691,11 @@ def _dc_route_tenant_example_com__root(environ, start_response, parts, host, k):
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /'
-    captures = {'tenant': v0}
     old = environ.get("wsgiorg.routing_args")
     if old is None:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), host.copy())  # the entry keeps its own
     else:
-        environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, host)
     return app(environ, start_response)
 
 

@@ -546,12 +546,11 @@ def _dc_route_user_people_example_com__page(environ, start_response, parts, host
 def _dc_route_user_people_example_com__root(environ, start_response, parts, host, k):
     v0 = host['user']
     environ["dispatchc.route"] = '{user}.people.example.com /'
-    captures = {'user': v0}
     old = environ.get("wsgiorg.routing_args")
     if old is None:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), host.copy())  # the entry keeps its own
     else:
-        environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, host)
     return _dc_redirect(environ, start_response, '307 Temporary Redirect', '/users/' + _dc_quote(v0, ''))
 
 
