@@ -213,6 +213,8 @@ def leaves(block: BlockPlan) -> dict[int, RoutePlan]:
     are rows too. The run time rebuilds such a state from its path and app,
     so a table of mounts (and of mounts below mounts) is a line per route."""
     found: dict[int, RoutePlan] = {}
+    if host_captures(block):  # its routes set the host's captures: none is a row
+        return found
     # Children come before their parents: a state's children are decided first.
     for state in block.states:
         if state.parent is None or state.step is None or state.other is not None:
@@ -226,7 +228,6 @@ def leaves(block: BlockPlan) -> dict[int, RoutePlan]:
         if (
             len(route.path.segments) == state.depth
             and is_static(block, route)
-            and not host_captures(block)
             and route.path.text == route.script
         ):
             found[state.index] = route
