@@ -34,7 +34,6 @@ from .files import (
 from .plan import Plan
 from .source import Source
 from .tools.fmt import run as run_fmt
-from .tools.resolve import resolve
 
 
 class _Parser(argparse.ArgumentParser):
@@ -357,6 +356,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
         if result.table is not None:
             diagnostics += check(result.table)
             if args.resolve:
+                from .tools.resolve import resolve  # imports subprocess machinery
+
                 diagnostics += resolve(result.table, str(path.parent), target=args.target)
         diagnostics.sort(key=sort_key)
         found.extend((result.source, d) for d in diagnostics)

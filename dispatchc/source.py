@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A range in a source file: 1-based lines and columns, end exclusive."""
+class Span(NamedTuple):
+    """A range in a source file: 1-based lines and columns, end exclusive.
+    (A named tuple: a large file makes hundreds of thousands of them, and a
+    frozen dataclass costs several times as much to make.)"""
 
     line: int
     column: int

@@ -259,20 +259,26 @@ _DC_FALLBACK = object()
 
 
 def _dc_leaves(root, prefixes, leaves):
-    """A block's root state, with a state for each of its *leaf* routes,
-    given as ``{path: app}``: a literal route that no other route continues,
-    written in the module as one line. Each leaf's state is what the
-    compiler would have written out for it, hung under its parent (found by
-    the path's literal segments). ``prefixes``: the host part of
-    ``dispatchc.route`` for each pattern of the block."""
+    """A block's root state, with a state for each of its routes given as
+    rows, ``{path: app}``: literal routes that need no state of their own in
+    the module (see ``dispatchc.targets.python.emit.leaves``), one line
+    each. Each row's state is what the compiler would have written out for
+    it, hung under its parent, found by the path's literal segments (rows
+    come sorted by path, so a row's parent row comes first). ``prefixes``:
+    the host part of ``dispatchc.route`` for each pattern of the block."""
+    heads = [prefix + " " for prefix in prefixes]
+    parent_path = None
     for path, app in leaves.items():
-        parent = root
-        *steps, segment = path.split("/")[1:]
-        for step in steps:
-            parent = parent[0][step]
-        chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
-        names = tuple(prefix + " " + path for prefix in prefixes)
-        parent[0][segment] = ({}, None, (app, names, path, len(path)), chain)
+        base, _, segment = path.rpartition("/")
+        if base != parent_path:  # a new parent (rows of one parent come together)
+            parent = root
+            for step in base.split("/")[1:]:
+                parent = parent[0][step]
+            parent_path = base
+            children = parent[0]
+            chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
+        names = tuple([head + path for head in heads])
+        children[segment] = ({}, None, (app, names, path, len(path)), chain)
     return root
 
 
@@ -287,7 +293,35 @@ def _dc_routing_args(old, captures):
         and isinstance(old[1], Mapping)
     ):
         return old[0], {**old[1], **captures}
-    return (), captures
+    return (), dict(captures)  # never the caller's dict: it may be the host entry's
+
+
+class _DcHostedRoute:
+    """A route of a block whose host patterns capture labels, that needs
+    nothing else from the request: the host's captures are its
+    ``wsgiorg.routing_args`` (a copy: the host entry keeps its own). The
+    walkers call it as a route function; a tuple would cost every other
+    route a test of the host's captures."""
+
+    __slots__ = ("_app", "_cut", "_names", "_script")
+
+    def __init__(self, app, names, script, cut):
+        self._app = app
+        self._names = names
+        self._script = script
+        self._cut = cut
+
+    def __call__(self, environ, start_response, parts, host, k):
+        environ["dispatchc.route"] = self._names[k]
+        if host:  # an exact pattern of the same block captures nothing
+            old = environ.get("wsgiorg.routing_args")
+            environ["wsgiorg.routing_args"] = (
+                ((), host.copy()) if old is None else _dc_routing_args(old, host)
+            )
+        if self._cut:
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + self._script
+            environ["PATH_INFO"] = environ["PATH_INFO"][self._cut :]
+        return self._app(environ, start_response)
 
 
 def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
@@ -296,11 +330,6 @@ def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             environ["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures (the entry's own dict: copied)
-                old = environ.get("wsgiorg.routing_args")
-                environ["wsgiorg.routing_args"] = (
-                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                )
             if cut:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                 environ["PATH_INFO"] = path_info[cut:]
@@ -322,11 +351,6 @@ def _dc_walker(depth, root=None):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 environ["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures (the entry's own dict: copied)
-                    old = environ.get("wsgiorg.routing_args")
-                    environ["wsgiorg.routing_args"] = (
-                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                    )
                 return app(environ, start_response)
             if hit is None:
                 return _dc_not_found(environ, start_response)
@@ -351,11 +375,6 @@ def _dc_walker(depth, root=None):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 environ["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures (the entry's own dict: copied)
-                    old = environ.get("wsgiorg.routing_args")
-                    environ["wsgiorg.routing_args"] = (
-                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                    )
                 if cut:
                     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                     environ["PATH_INFO"] = path_info[cut:]
@@ -390,11 +409,6 @@ def _dc_walker(depth, root=None):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 environ["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures (the entry's own dict: copied)
-                    old = environ.get("wsgiorg.routing_args")
-                    environ["wsgiorg.routing_args"] = (
-                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                    )
                 if cut:
                     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                     environ["PATH_INFO"] = path_info[cut:]
@@ -436,11 +450,6 @@ def _dc_walker(depth, root=None):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 environ["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures (the entry's own dict: copied)
-                    old = environ.get("wsgiorg.routing_args")
-                    environ["wsgiorg.routing_args"] = (
-                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                    )
                 if cut:
                     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                     environ["PATH_INFO"] = path_info[cut:]
@@ -489,11 +498,6 @@ def _dc_walker(depth, root=None):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 environ["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures (the entry's own dict: copied)
-                    old = environ.get("wsgiorg.routing_args")
-                    environ["wsgiorg.routing_args"] = (
-                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                    )
                 if cut:
                     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                     environ["PATH_INFO"] = path_info[cut:]
@@ -527,11 +531,6 @@ def _dc_looping_walker(depth, root=None):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             environ["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures (the entry's own dict: copied)
-                old = environ.get("wsgiorg.routing_args")
-                environ["wsgiorg.routing_args"] = (
-                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                )
             if cut:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                 environ["PATH_INFO"] = path_info[cut:]
@@ -605,6 +604,9 @@ _dc_status_404 = _DcStatus('404 Not Found')
 
 # -- host {tenant}.{region}.saas.example ---------------------------------------
 
+# /healthz -> status 204
+_dc_route_tenant_region_saas_example__healthz = _DcHostedRoute(_dc_status_204, ('{tenant}.{region}.saas.example /healthz',), '/healthz', 8)
+
 
 # / -> tenants_app:make_app(tenant, region) cache 256
 def _dc_route_tenant_region_saas_example__root(environ, start_response, parts, host, k):
@@ -618,23 +620,30 @@ def _dc_route_tenant_region_saas_example__root(environ, start_response, parts, h
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.{region}.saas.example /'
-    captures = {'tenant': v1, 'region': v0}
     old = environ.get("wsgiorg.routing_args")
     if old is None:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), host.copy())  # the entry keeps its own
     else:
-        environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, host)
     return app(environ, start_response)
 
 
 _dc_cache_tenant_region_saas_example__root = _DcCache(_dc_factory_tenants_app__make_app, 256, 2, 'tenants_app:make_app')
 _dc_apps_tenant_region_saas_example__root = _dc_cache_tenant_region_saas_example__root.apps
 
+_dc_state_tenant_region_saas_example__healthz = ({}, None, _dc_route_tenant_region_saas_example__healthz, (_dc_route_tenant_region_saas_example__root,))
+
 _dc_state_tenant_region_saas_example = _dc_leaves(
-    ({}, None, _dc_route_tenant_region_saas_example__root, ()),
+    (
+        {
+            'healthz': _dc_state_tenant_region_saas_example__healthz,
+        },
+        None,
+        _dc_route_tenant_region_saas_example__root,
+        (),
+    ),
     ('{tenant}.{region}.saas.example',),
     {
-        '/healthz': _dc_status_204,  # /healthz -> status 204
     },
 )
 
@@ -704,11 +713,6 @@ def application(environ, start_response):
     if hit.__class__ is tuple:
         app, names, script, cut = hit
         environ["dispatchc.route"] = names[k]
-        if host:  # a host pattern's captures (the entry's own dict: copied)
-            old = environ.get("wsgiorg.routing_args")
-            environ["wsgiorg.routing_args"] = (
-                ((), host.copy()) if old is None else _dc_routing_args(old, host)
-            )
         return app(environ, start_response)
     if hit is None:
         return _dc_not_found(environ, start_response)

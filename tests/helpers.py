@@ -1,15 +1,17 @@
 """Helpers that many test files share: compiling routing text, WSGI environs
-and calls, target modules made on the fly, generated-code structure, and a
-gunicorn launcher. Fixtures live in ``conftest.py``; Hypothesis strategies
-in ``strategies.py``.
+and calls, target modules made on the fly, generated-code structure, a
+gunicorn launcher, and the golden files of the Python targets. Fixtures
+live in ``conftest.py``; Hypothesis strategies in ``strategies.py``.
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import difflib
 import importlib.util
 import itertools
+import json
 import os
 import re
 import socket
@@ -23,8 +25,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
+
+import pytest
 
 from dispatchc.compiler import compile_source
+from dispatchc.ir import RedirectTarget
+from dispatchc.plan.matcher import Outcome
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -498,6 +505,33 @@ def redirect_locations(code: str) -> dict[str, list[tuple[Any, ...]]]:
     return found
 
 
+# -- what the reference matcher's answer implies ------------------------------------------
+
+
+def expected_location(target: RedirectTarget, outcome: Outcome, query: str) -> str:
+    """The Location header, percent-decoded (latin-1, as PATH_INFO is)."""
+    cand = outcome.candidate
+    out = []
+    for part in target.parts:
+        if part.kind == "text":
+            out.append(unquote(part.value, encoding="latin-1"))
+        elif part.kind == "path":
+            path = cand.path_info
+            out.append(path if path.startswith("/") or not path else "/" + path)
+        else:
+            out.append(cand.captures[part.value])
+    location = "".join(out)
+    first = target.parts[0] if target.parts else None
+    if first is not None and (first.kind == "path" or first.value.startswith("/")):
+        # SPEC §1: a Location relative to the host never starts with "//". (A
+        # backslash from the request is sent as %5C: only slashes collapse.)
+        location = "/" + location.lstrip("/") if location.startswith("//") else location
+    if query:
+        has_q = any(p.kind == "text" and "?" in p.value for p in target.parts)
+        location += ("&" if has_q else "?") + query
+    return location
+
+
 # -- what a module defines and what reaches what ---------------------------------------
 
 
@@ -538,3 +572,295 @@ def unreachable(code: str, root: str = "application") -> set[str]:
     graph = top_level(code)
     assert root in graph, f"{root} is not defined"
     return set(graph) - reachable(graph, (root,))
+
+
+# -- golden files of the Python targets ---------------------------------------------------
+
+#: ``DISPATCHC_UPDATE_GOLDEN=1`` rewrites golden files instead of comparing them.
+UPDATE_GOLDEN = "DISPATCHC_UPDATE_GOLDEN"
+#: The ruff rules every generated Python module passes (SPEC §5).
+RUFF_RULES = "E4,E7,E9,F,W,B,UP,SIM,I"
+#: Bound on a ruff or import check in a child process (not a speed bound).
+CHILD_TIMEOUT = 120
+
+
+def display(path: Path) -> str:
+    """``path`` relative to the repository, when it is inside it."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+@dataclass(frozen=True)
+class Goldens:
+    """The golden files of a Python target: each
+    ``tests/targets/<target>/cases/<name>/routes.disp`` builds with
+    ``--target <target>`` to exactly the bytes of ``expected.py`` beside it,
+    compared by ``tests/targets/<target>/test_golden.py``."""
+
+    target: str
+
+    @property
+    def cases(self) -> list[Path]:
+        directory = ROOT / "tests" / "targets" / self.target / "cases"
+        return sorted(p for p in directory.iterdir() if (p / "routes.disp").is_file())
+
+    @property
+    def regenerate(self) -> str:
+        """The command that rewrites them."""
+        test = f"tests/targets/{self.target}/test_golden.py"
+        return f"{UPDATE_GOLDEN}=1 .venv/bin/python -m pytest {test}"
+
+    @staticmethod
+    def updating() -> bool:
+        return os.environ.get(UPDATE_GOLDEN) == "1"
+
+    def build(self, disp: Path, output: Path) -> str:
+        return compile_source(disp, disp.read_bytes(), output, target=self.target)
+
+    def check(self, disp: Path, expected: Path, *, update: bool) -> None:
+        """Compare the build of ``disp`` with ``expected``, byte for byte;
+        rewrite it when ``update``."""
+        built = self.build(disp, expected).encode("utf-8")
+        current = expected.read_bytes() if expected.exists() else None
+        if current == built:
+            return
+        if update:
+            expected.write_bytes(built)
+            return
+        if current is None:
+            pytest.fail(
+                f"{display(expected)} does not exist.\nCreate it with:\n    {self.regenerate}",
+                pytrace=False,
+            )
+        if current.replace(b"\r\n", b"\n") == built:
+            pytest.fail(f"{display(expected)} has CRLF line endings", pytrace=False)
+        diff = "".join(
+            difflib.unified_diff(
+                current.decode("utf-8", "replace").splitlines(keepends=True),
+                built.decode("utf-8").splitlines(keepends=True),
+                fromfile=f"{display(expected)} (expected)",
+                tofile=f"{display(disp)} (built now)",
+            )
+        )
+        pytest.fail(
+            f"the build of {display(disp)} differs from {display(expected)}:\n\n{diff}\n"
+            f"If the change is intended, regenerate the golden files and review them:\n"
+            f"    {self.regenerate}",
+            pytrace=False,
+        )
+
+    def read(self, path: Path) -> str:
+        """A generated module (a golden or a sample output); a failure that
+        says how to make it when it is missing."""
+        if not path.exists():
+            pytest.fail(f"{display(path)} is missing; {self.regenerate}", pytrace=False)
+        return path.read_text(encoding="utf-8")
+
+
+def ruff_check(path: Path) -> subprocess.CompletedProcess[str]:
+    """``ruff check`` with SPEC §5's rules and no configuration of ours."""
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache"]
+        + ["--select", RUFF_RULES, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT,
+    )
+
+
+def imported_modules(code: str) -> set[str]:
+    """Every module a generated module imports (fails on a relative import
+    or ``__import__``: targets are loaded by name, never imported)."""
+    names = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "relative import in generated code"
+            names.add(node.module or "")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "__import__"
+        ):
+            raise AssertionError("__import__ in generated code")
+    return names
+
+
+def loaded_targets(code: str) -> dict[str, set[str]]:
+    """module -> dotted attributes that the generated code loads.
+
+    A target is loaded by a call whose first two arguments are string
+    literals: a dotted module name and a dotted attribute path.
+    """
+
+    def dotted(value: object) -> bool:
+        return isinstance(value, str) and all(part.isidentifier() for part in value.split("."))
+
+    found: dict[str, set[str]] = {}
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Call) and len(node.args) >= 2:
+            first, second = node.args[0], node.args[1]
+            if (
+                isinstance(first, ast.Constant)
+                and isinstance(second, ast.Constant)
+                and dotted(first.value)
+                and dotted(second.value)
+            ):
+                found.setdefault(first.value, set()).add(second.value)
+    return found
+
+
+_STUB_PRELUDE = '''\
+"""A stub target for an import test."""
+
+
+class _Stub:
+    """A WSGI application, an ASGI application (lifespan events, http and
+    websocket), a factory returning one, and a namespace."""
+
+    def __init__(self, **attrs):
+        self.__dict__.update(attrs)
+
+    def __call__(self, *args):
+        if len(args) == 2 and isinstance(args[0], dict):
+            environ, start_response = args
+            body = ("stub " + environ.get("SCRIPT_NAME", "") + "|" + environ.get("PATH_INFO", ""))
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [body.encode("latin-1")]
+        if len(args) == 3 and isinstance(args[0], dict):
+            return self._asgi(*args)
+        return self
+
+    async def _asgi(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+        await receive()
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": 1000})
+            return
+        body = "stub " + scope.get("root_path", "") + "|" + scope["path"]
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body.encode("utf-8")})
+
+
+'''
+
+
+def _stub_expr(tree: dict) -> str:
+    inner = ", ".join(f"{key}={_stub_expr(value)}" for key, value in sorted(tree.items()))
+    return f"_Stub({inner})"
+
+
+def write_stubs(root: Path, targets: dict[str, set[str]]) -> set[str]:
+    """Create importable stub modules for ``targets`` under ``root``; top-level names."""
+    files: dict[Path, dict] = {}
+    for module in targets:
+        parts = module.split(".")
+        for depth in range(1, len(parts)):
+            files.setdefault(root.joinpath(*parts[:depth]) / "__init__.py", {})
+    for module, attrs in targets.items():
+        parts = module.split(".")
+        package = root.joinpath(*parts) / "__init__.py"
+        path = package if package in files else root.joinpath(*parts[:-1]) / f"{parts[-1]}.py"
+        tree = files.setdefault(path, {})
+        for attr in attrs:
+            node = tree
+            for part in attr.split("."):
+                node = node.setdefault(part, {})
+    for path, tree in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = "".join(f"{name} = {_stub_expr(sub)}\n" for name, sub in sorted(tree.items()))
+        path.write_text(_STUB_PRELUDE + body, encoding="utf-8")
+    return {module.split(".")[0] for module in targets}
+
+
+_IMPORT_PRELUDE = textwrap.dedent(
+    """\
+    import json
+    import sys
+
+    stubs = set(sys.argv[1].split(","))
+    allowed = set(sys.argv[2].split(","))
+    data = json.loads(sys.argv[3])
+    before = set(sys.modules)
+    import generated_dispatcher as routes
+    after = set(sys.modules)
+    foreign = sorted(
+        name
+        for name in after - before
+        if name.split(".")[0] not in sys.stdlib_module_names
+        and name.split(".")[0] not in stubs | allowed
+        and name != "generated_dispatcher"
+    )
+    assert not foreign, foreign
+    assert callable(routes.application)
+    """
+)
+
+
+def import_with_stubs(
+    code: str, directory: Path, drive: str, data: Any, allowed: tuple[str, ...] = ()
+) -> Any:
+    """Import ``code`` under ``python -W error`` in a clean child, with a
+    stub module for every target it loads (``write_stubs``) and nothing else
+    of ours on its path; then run ``drive``, Python that uses ``routes``
+    (the module) and ``data`` (``data`` through JSON) and prints its result
+    as JSON, which is returned. The import may bring in only the standard
+    library, the stubs and the top-level packages ``allowed``; the child
+    must write nothing to stderr (no warning, no exception)."""
+    stubs = write_stubs(directory, loaded_targets(code))
+    clash = sorted(stubs & set(sys.stdlib_module_names))
+    assert not clash, f"a target module shadows the standard library: {clash}"
+    (directory / "generated_dispatcher.py").write_text(code, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", "-c", _IMPORT_PRELUDE + textwrap.dedent(drive)]
+        + [",".join(sorted(stubs)) or "-", ",".join(allowed) or "-", json.dumps(data)],
+        cwd=directory,
+        env=clean_env(PYTHONPATH=str(directory)),
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    return json.loads(proc.stdout)
+
+
+#: Requests (host, PATH_INFO) that reach the routes of every golden case,
+#: and some hosts that get 400.
+GOLDEN_REQUESTS = [
+    ("localhost", "/"),
+    ("example.com", "/"),
+    ("example.com", "/api/v2/x"),
+    ("www.example.com:8080", "/docs"),
+    ("a.example.com", "/orgs/o/repos/r"),
+    ("a.b.example.com", "/u/bob"),
+    ("api.example.com:8080", "/"),
+    ("xn--bcher-kva.example", "/"),
+    ("x.people.example.com", "/page"),
+    ("old.example.com", "/blog/2024/post"),
+    ("example.org", "/args/v"),
+    ("example.org", "/a/b/c"),
+    ("example.org", "/braces/x"),
+    ("example.org", "/caf\u00c3\u00a9"),
+    ("[::1]", "/static/assets/app.css"),
+    ("example.com", "/legacy/x"),
+    ("example.com", "/admin"),
+    ("example.com", "/ws"),
+    ("example.com", "/ws/rooms/r1"),
+    ("example.com", "/ws/old/r1"),
+    ("example.com", "/ws/closed"),
+    ("www.example.com", "/reports/2024"),
+    ("t.example.com", "/ws"),
+    ("t.example.com", "/x"),
+    ("bad host", "/"),
+    ("a..b", "/"),
+]

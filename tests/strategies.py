@@ -11,7 +11,8 @@ always compiles; tests may still ``assume`` it as a safety net.
 
 Also here: ``fake_targets``, a context manager that installs a module of WSGI
 apps and factories in ``sys.modules`` whose apps record what they received,
-and ``requests``, a strategy for WSGI environs aimed at a table.
+and ``requests``, a strategy for WSGI environs aimed at a table; ``note``
+and ``event``, Hypothesis's, are safe to call outside a property.
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from hypothesis import event as _event
+from hypothesis import note as _note
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 
 FAKE_MODULE = "dispatchc_fake_targets"
 
@@ -116,6 +120,19 @@ NASTY = [
     '"); import os #',
     "\\\nimport os\n",
 ]
+
+
+def note(text: str) -> None:
+    """``hypothesis.note`` inside a property; nothing in the plain tests."""
+    if currently_in_test_context():
+        _note(text)
+
+
+def event(text: str) -> None:
+    """``hypothesis.event`` inside a property; nothing in the plain tests."""
+    if currently_in_test_context():
+        _event(text)
+
 
 # -- fake target module -------------------------------------------------------
 

@@ -1124,8 +1124,11 @@ def test_an_app_changing_its_captures_changes_no_later_request(route):
     routes = "host {sub}.example.com {\n / -> T:tamper\n /static -> T:tamper\n"
     routes += " /f/{page} -> T:make(sub, page)\n}\n"
     app = build(routes, tamper=tamper, make=lambda sub, page: tamper).application
-    for _ in range(3):
-        status, body = call(app, environ_for("acme.example.com", route))
+    for garbage in ("", None, "", None):  # also when routing_args holds garbage
+        environ = environ_for("acme.example.com", route)
+        if garbage is not None:
+            environ["wsgiorg.routing_args"] = garbage
+        status, body = call(app, environ)
         assert status == 200
         assert ast.literal_eval(body.decode())["sub"] == "acme"
 

@@ -58,11 +58,23 @@ def _edge(node: Tree | Token | None, end: int) -> Token | None:
     not propagate positions to trees: that cost a tenth of a large build;
     keywords are kept in the tree instead, so a statement starts at its
     keyword.)"""
+    top = node
+    while isinstance(node, Tree):  # the usual case: no empty subtree on the way
+        children = node.children if end == 0 else node.children[::-1]
+        for node in children:  # noqa: B007 - the first child that is there
+            if node is not None:
+                break
+        else:
+            return _edge_searched(top, end)
+    return node
+
+
+def _edge_searched(node: Tree | Token | None, end: int) -> Token | None:
+    """``_edge`` past empty subtrees (an empty block's braces are not kept)."""
     if node is None or isinstance(node, Token):
         return node
-    children = node.children if end == 0 else reversed(node.children)
-    for child in children:
-        found = _edge(child, end)
+    for child in node.children if end == 0 else reversed(node.children):
+        found = _edge_searched(child, end)
         if found is not None:
             return found
     return None
@@ -121,13 +133,12 @@ class _Lowerer:
 
     def import_ref(self, token: Token) -> tuple[str, str] | None:
         module, _, attr = str(token).partition(":")
-        span = span_of(token)
         ok = True
         if not is_dotted(module):
             self.error(
                 "E301",
                 f"invalid module name '{module}'",
-                span.shifted(0, len(module)),
+                span_of(token).shifted(0, len(module)),
                 help="a module is a dotted path of Python identifiers: pkg.module",
             )
             ok = False
@@ -135,7 +146,7 @@ class _Lowerer:
             self.error(
                 "E302",
                 f"invalid attribute name '{attr}'",
-                span.shifted(len(module) + 1, len(attr)),
+                span_of(token).shifted(len(module) + 1, len(attr)),
                 help="an attribute is a dotted path of Python identifiers: app or obj.wsgi_app",
             )
             ok = False
@@ -143,7 +154,7 @@ class _Lowerer:
 
     def target(self, node: Tree) -> Target | str | None:
         """A Target, a use name (str) to resolve later, or None after an error."""
-        kind = node.data
+        kind = str(node.data)  # a plain str: lark's Token compares in Python
         span = span_of(node)
         if kind == "name_target":
             return str(node.children[0])
@@ -352,12 +363,12 @@ class _Lowerer:
             target = known.target
         else:
             target = raw
-        if path is not None:
-            self.check_overlap(path, host_patterns, span_of(path_tok))
+        if path is not None and host_patterns:
+            self.check_overlap(path, host_patterns, path.span)
         if target is None or path is None:
             return None
         target = self.apply(target, opts)
-        if not self.captures_ok(path, target, host_patterns, span_of(target_node), use_name):
+        if not self.captures_ok(path, target, host_patterns, target_node, use_name):
             return None
         return Route(path, target, use_name, span=span)
 
@@ -395,7 +406,7 @@ class _Lowerer:
         path: PathPattern,
         target: Target,
         host_patterns: tuple[HostPattern, ...],
-        target_span: Span,
+        target_node: Tree | Token,
         use_name: str | None = None,
     ) -> bool:
         """E303: every capture a target uses is captured for every request.
@@ -426,11 +437,11 @@ class _Lowerer:
                 if use_name is not None:
                     at = f" at {span.line}:{span.column}" if span.line else ""
                     message += f"; 'use {use_name}' needs it{at}"
-                    span = target_span
+                    span = span_of(target_node)
                 self.error(
                     "E303",
                     message,
-                    span if span.line else target_span,
+                    span if span.line else span_of(target_node),
                     help=_capture_help(path, host_patterns),
                 )
                 ok = False
@@ -501,11 +512,12 @@ def _capture_help(path: PathPattern, hosts: tuple[HostPattern, ...]) -> str:
 
 def lower(tree: Tree) -> tuple[RouteTable, list[Diagnostic]]:
     lw = _Lowerer()
-    statements = [c for c in tree.children if isinstance(c, Tree)]
-    lw.names = {str(n.children[1]) for n in statements if n.data == "use_stmt"}
+    # With each statement's kind as a plain str (lark's Token compares in Python).
+    statements = [(str(c.data), c) for c in tree.children if isinstance(c, Tree)]
+    lw.names = {str(n.children[1]) for kind, n in statements if kind == "use_stmt"}
     # `use` first: a name may be used before the line that defines it.
-    for node in statements:
-        if node.data == "use_stmt":
+    for kind, node in statements:
+        if kind == "use_stmt":
             lw.use(node)
 
     blocks: list[Block] = []
@@ -514,9 +526,9 @@ def lower(tree: Tree) -> tuple[RouteTable, list[Diagnostic]]:
     default_node_span: Span | None = None
     default_failed: list[PathPattern | None] = []
     hosts_lost = False
-    for node in statements:
+    for kind, node in statements:
         lw.failed = []
-        if node.data == "host_block":
+        if kind == "host_block":
             _keyword, *pattern_nodes, block_node = node.children
             patterns = tuple(p for p in (lw.host_pattern(n) for n in pattern_nodes) if p)
             hosts_lost = hosts_lost or len(patterns) < len(pattern_nodes)
@@ -525,7 +537,7 @@ def lower(tree: Tree) -> tuple[RouteTable, list[Diagnostic]]:
                 blocks.append(
                     Block(patterns, tuple(routes), span=span_of(node), failed=tuple(lw.failed))
                 )
-        elif node.data == "default_block":
+        elif kind == "default_block":
             span = span_of(node)
             if default_node_span is not None:
                 first = default_node_span
@@ -540,7 +552,7 @@ def lower(tree: Tree) -> tuple[RouteTable, list[Diagnostic]]:
             default_routes.extend(lw.block(node.children[1], ()))
             default_failed += lw.failed
             default_span = default_span or span
-        elif node.data == "route":
+        elif kind == "route":
             route = lw.route(node, ())
             if route:
                 default_routes.append(route)

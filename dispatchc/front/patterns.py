@@ -188,6 +188,10 @@ def path_info_form(literal: str) -> str:
     return literal.encode("utf-8").decode("latin-1")
 
 
+#: What a literal path segment cannot hold (a capture is a whole segment).
+_NOT_IN_SEGMENT = re.compile(r"[{}\s]")
+
+
 def parse_path(text: str, span: Span | None = None) -> PathPattern:
     """The pattern of a path (``span``: where it is written)."""
     if not text.startswith("/"):
@@ -215,7 +219,8 @@ def parse_path(text: str, span: Span | None = None) -> PathPattern:
             names.append(name)
             segments.append(Segment(capture=name))
         else:
-            bad = next((i for i, c in enumerate(raw) if c in "{}" or c.isspace()), None)
+            found = _NOT_IN_SEGMENT.search(raw)
+            bad = None if found is None else found.start()
             if bad is not None or not raw.isprintable():
                 if bad is None:
                     bad = next(i for i, c in enumerate(raw) if not c.isprintable())

@@ -206,14 +206,20 @@ def is_static(block: BlockPlan, route: RoutePlan) -> bool:
 
 
 def leaves(block: BlockPlan) -> dict[int, RoutePlan]:
-    """The states written as one line in their parent (``_dc_leaves``), with
-    their route: a literal route with nothing to substitute, whose state no
-    other route continues (no children, nothing else in its chain but its
-    parent's), and whose path is written as PATH_INFO holds it (ASCII), so
-    that the run time can rebuild its state from the segment and the app."""
+    """The states written as rows of the block (``_dc_leaves``), with their
+    route: a literal route with nothing to substitute, whose path is written
+    as PATH_INFO holds it (ASCII), whose state adds nothing to its parent's
+    chain but that route, takes no capture, and leads only to states that
+    are rows too. The run time rebuilds such a state from its path and app,
+    so a table of mounts (and of mounts below mounts) is a line per route."""
     found: dict[int, RoutePlan] = {}
+    if host_captures(block):  # its routes set the host's captures: none is a row
+        return found
+    # Children come before their parents: a state's children are decided first.
     for state in block.states:
-        if state.parent is None or state.step is None or state.children or state.other is not None:
+        if state.parent is None or state.step is None or state.other is not None:
+            continue
+        if any(child not in found for _, child in state.children):
             continue
         parent = block.states[state.parent]
         if len(state.chain) != len(parent.chain) + 1 or state.chain[1:] != parent.chain:
@@ -313,6 +319,8 @@ def static_route(
         "names": route_names(block, route),
         "script": script,
         "cut": len(script),
+        # In a block whose patterns capture labels: the host's captures too.
+        "hosted": host_captures(block),
     }
 
 
@@ -336,6 +344,8 @@ def function_route(
     # else the host entry's captures are copied (``**host``).
     uniform = len({frozenset(p.captures) for p in block.patterns}) == 1
     host_names = block.patterns[0].captures if uniform and block.patterns else ()
+    if not route.path.captures:
+        host_names = ()  # the host's captures alone: a copy of the entry's dict
     needed |= set(host_names)
     for name in sorted({c for p in block.patterns for c in p.captures} & needed):
         variables[name] = var = f"v{len(variables)}"
@@ -355,6 +365,8 @@ def function_route(
         "loads": loads,
         "names": route_names(block, route),
         "host_captures": host_captures(block) and not host_names,
+        # Every pattern of the block captures: the host's captures are never empty.
+        "host_always": uniform and bool(block.patterns and block.patterns[0].captures),
         "captures": [(name, variables[name]) for name in (*host_names, *route.path.captures)],
         "script": concat(script) if segments else None,
         # All literal: the cut is known; as deep as the block's table: the
@@ -483,9 +495,11 @@ def hosts_data(plan: Plan, blocks: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {
         "exact": sorted(exact.items()),
         "exact_port": sorted(exact_port.items()),
-        # The raw Host headers that need no normalisation differ from the
-        # exact hosts only when some exact pattern names a port.
-        "fast": sorted(fast.items()) if exact_port else None,
+        # When some pattern names a port, a Host header without one means the
+        # scheme's default port, so no header is remembered by its text, only
+        # those that need no normalisation (which differ from the exact hosts
+        # when some exact pattern names a port).
+        "fast": sorted(fast.items()) if any(r.pattern.port for r in plan.hosts) else None,
         "patterns": [
             (
                 size,

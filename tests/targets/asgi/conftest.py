@@ -40,6 +40,11 @@ def build_asgi(text: str) -> types.ModuleType:
     return load_module(compile_asgi(text))
 
 
+def as_path_info(text: str) -> str:
+    """Decoded path text as PATH_INFO holds it: its UTF-8 bytes as latin-1."""
+    return text.encode("utf-8").decode("latin-1")
+
+
 # -- the ASGI side of a request ----------------------------------------------
 
 

@@ -33,13 +33,9 @@ from dispatchc.compiler import compile_source
 from ...conftest import load_module
 from ...strategies import APP_ATTRS, FACTORY_ATTRS, FAKE_MODULE, factory_label, requests, tables
 from ...strategies import fake_targets as wsgi_fake_targets
-from .conftest import MISSING, call_async
+from .conftest import MISSING, as_path_info, call_async
 
 ASGI_MODULE = "dispatchc_fake_asgi_targets"
-
-
-def as_path_info(text: str) -> str:
-    return text.encode("utf-8").decode("latin-1")
 
 
 def make_decide(mode: str, salt: int):

@@ -75,8 +75,7 @@ def test_select_of_the_entry_point_pulls_in_the_host_machinery():
     names = {n for d in selection.definitions for n in d.names}
     assert {"_dc_host", "_dc_select", "_dc_lookup", "_dc_normal_host", "_dc_split_host"} <= names
     assert "_DcCache" not in names and "_dc_walker" not in names
-    # A route answered from a tuple gets the host's captures: _dc_routing_args.
-    assert selection.imports == ("import ipaddress", "from collections.abc import Mapping")
+    assert selection.imports == ("import ipaddress",)
 
 
 def test_what_the_per_file_code_defines_is_not_copied():

@@ -22,24 +22,23 @@ from urllib.parse import unquote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import event as _event
-from hypothesis import note as _note
 from hypothesis import strategies as st
-from hypothesis.control import currently_in_test_context
 
 from dispatchc.compiler import load_table
-from dispatchc.ir import AppTarget, FactoryTarget, RedirectTarget, RouteTable, StatusTarget
+from dispatchc.ir import AppTarget, FactoryTarget, RouteTable, StatusTarget
 from dispatchc.plan.matcher import Outcome, dispatch
 
-from ...helpers import build_module, compile_text, load_module
+from ...helpers import build_module, compile_text, expected_location, load_module
 from ...helpers import call as call_app
 from ...helpers import environ as environ_for
 from ...strategies import (
     FAKE_MODULE,
     Calls,
+    event,
     factory_label,
     fake_targets,
     make_decide,
+    note,
     requests,
     tables,
 )
@@ -55,17 +54,6 @@ def call(app, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
 _ABSENT = object()
 
 
-def note(text: str) -> None:
-    """``hypothesis.note`` inside a property; nothing in the plain tests."""
-    if currently_in_test_context():
-        _note(text)
-
-
-def event(text: str) -> None:
-    if currently_in_test_context():
-        _event(text)
-
-
 def expected_routing_args(before: Any, captures: dict[str, str]) -> Any:
     """SPEC §3: an existing value is kept, its kwargs updated with the
     captures; one that is not an (args, kwargs) pair is taken as absent."""
@@ -79,30 +67,6 @@ def expected_routing_args(before: Any, captures: dict[str, str]) -> Any:
     ):
         return ((), captures)
     return (before[0], {**before[1], **captures})
-
-
-def expected_location(target: RedirectTarget, outcome: Outcome, query: str) -> str:
-    """The Location header, percent-decoded (latin-1, as PATH_INFO is)."""
-    cand = outcome.candidate
-    out = []
-    for part in target.parts:
-        if part.kind == "text":
-            out.append(unquote(part.value, encoding="latin-1"))
-        elif part.kind == "path":
-            path = cand.path_info
-            out.append(path if path.startswith("/") or not path else "/" + path)
-        else:
-            out.append(cand.captures[part.value])
-    location = "".join(out)
-    first = target.parts[0] if target.parts else None
-    if first is not None and (first.kind == "path" or first.value.startswith("/")):
-        # SPEC §1: a Location relative to the host never starts with "//". (A
-        # backslash from the request is sent as %5C: only slashes collapse.)
-        location = "/" + location.lstrip("/") if location.startswith("//") else location
-    if query:
-        has_q = any(p.kind == "text" and "?" in p.value for p in target.parts)
-        location += ("&" if has_q else "?") + query
-    return location
 
 
 @dataclass
@@ -542,6 +506,31 @@ def test_invalid_server_port_gets_400(port):
         assert calls.factories == [] and calls.apps == []
     assert status == 400
     assert dispatch(pinned.table, environ).status == 400
+
+
+def test_a_host_without_a_port_follows_the_scheme_on_every_request():
+    # A pattern (no exact host) names port 80: over one module, the same Host
+    # header means port 80 on http and 443 on https, whatever came before.
+    pinned = Pinned(
+        """
+        host {h1}.example.com:80 {
+            / -> M:app_0
+        }
+        host *.example.com {
+            / -> M:app_1
+        }
+        """
+    )
+    with fake_targets(pinned.decide) as calls:
+        module = build_module(pinned.text)
+        for scheme, route in [
+            ("https", "*.example.com /"),
+            ("http", "{h1}.example.com:80 /"),
+            ("https", "*.example.com /"),
+        ]:
+            environ = environ_for("x.example.com", "/", **{"wsgi.url_scheme": scheme})
+            checked = check_request(module, pinned.table, environ, pinned.decide, calls)
+            assert checked.seen.get("dispatchc.route") == route, scheme
 
 
 def test_existing_routing_args_are_kept_and_updated():

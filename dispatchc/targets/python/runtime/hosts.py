@@ -94,7 +94,7 @@ def _dc_lookup(host, port):
 
 
 def _dc_lookup_by_port(host, port):
-    """The entry for a normalised host, when some exact pattern names a port."""
+    """The entry for a normalised host, when some pattern names a port."""
     entry = _DC_EXACT_PORT.get((host, port)) or _DC_EXACT.get(host)
     if entry is None:
         return _dc_match_patterns(host, port)

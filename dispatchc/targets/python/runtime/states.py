@@ -16,18 +16,24 @@ _DC_FALLBACK = object()
 
 
 def _dc_leaves(root, prefixes, leaves):
-    """A block's root state, with a state for each of its *leaf* routes,
-    given as ``{path: app}``: a literal route that no other route continues,
-    written in the module as one line. Each leaf's state is what the
-    compiler would have written out for it, hung under its parent (found by
-    the path's literal segments). ``prefixes``: the host part of
-    ``dispatchc.route`` for each pattern of the block."""
+    """A block's root state, with a state for each of its routes given as
+    rows, ``{path: app}``: literal routes that need no state of their own in
+    the module (see ``dispatchc.targets.python.emit.leaves``), one line
+    each. Each row's state is what the compiler would have written out for
+    it, hung under its parent, found by the path's literal segments (rows
+    come sorted by path, so a row's parent row comes first). ``prefixes``:
+    the host part of ``dispatchc.route`` for each pattern of the block."""
+    heads = [prefix + " " for prefix in prefixes]
+    parent_path = None
     for path, app in leaves.items():
-        parent = root
-        *steps, segment = path.split("/")[1:]
-        for step in steps:
-            parent = parent[0][step]
-        chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
-        names = tuple(prefix + " " + path for prefix in prefixes)
-        parent[0][segment] = ({}, None, (app, names, path, len(path)), chain)
+        base, _, segment = path.rpartition("/")
+        if base != parent_path:  # a new parent (rows of one parent come together)
+            parent = root
+            for step in base.split("/")[1:]:
+                parent = parent[0][step]
+            parent_path = base
+            children = parent[0]
+            chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
+        names = tuple([head + path for head in heads])
+        children[segment] = ({}, None, (app, names, path, len(path)), chain)
     return root

@@ -11,7 +11,7 @@ from ...python.runtime.hosts import _dc_lookup, _dc_lookup_by_port, _dc_normal_h
 from ...python.runtime.states import _DC_FALLBACK, _DC_NO_CAPTURES
 from .responses import _dc_bad_request, _dc_not_found
 from .tables import _DC_FAST, _DC_MEMO_SIZE, _dc_hosts
-from .walk import _dc_fallback, _dc_routing_args
+from .walk import _dc_fallback
 
 
 def _dc_host(environ):
@@ -85,11 +85,6 @@ def application(environ, start_response):
     if hit.__class__ is tuple:
         app, names, script, cut = hit
         environ["dispatchc.route"] = names[k]
-        if host:  # a host pattern's captures (the entry's own dict: copied)
-            old = environ.get("wsgiorg.routing_args")
-            environ["wsgiorg.routing_args"] = (
-                ((), host.copy()) if old is None else _dc_routing_args(old, host)
-            )
         return app(environ, start_response)
     if hit is None:
         return _dc_not_found(environ, start_response)

@@ -37,7 +37,35 @@ def _dc_routing_args(old, captures):
         and isinstance(old[1], Mapping)
     ):
         return old[0], {**old[1], **captures}
-    return (), captures
+    return (), dict(captures)  # never the caller's dict: it may be the host entry's
+
+
+class _DcHostedRoute:
+    """A route of a block whose host patterns capture labels, that needs
+    nothing else from the request: the host's captures are its
+    ``wsgiorg.routing_args`` (a copy: the host entry keeps its own). The
+    walkers call it as a route function; a tuple would cost every other
+    route a test of the host's captures."""
+
+    __slots__ = ("_app", "_cut", "_names", "_script")
+
+    def __init__(self, app, names, script, cut):
+        self._app = app
+        self._names = names
+        self._script = script
+        self._cut = cut
+
+    def __call__(self, environ, start_response, parts, host, k):
+        environ["dispatchc.route"] = self._names[k]
+        if host:  # an exact pattern of the same block captures nothing
+            old = environ.get("wsgiorg.routing_args")
+            environ["wsgiorg.routing_args"] = (
+                ((), host.copy()) if old is None else _dc_routing_args(old, host)
+            )
+        if self._cut:
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + self._script
+            environ["PATH_INFO"] = environ["PATH_INFO"][self._cut :]
+        return self._app(environ, start_response)
 
 
 def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
@@ -46,11 +74,6 @@ def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             environ["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures (the entry's own dict: copied)
-                old = environ.get("wsgiorg.routing_args")
-                environ["wsgiorg.routing_args"] = (
-                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                )
             if cut:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                 environ["PATH_INFO"] = path_info[cut:]
@@ -72,11 +95,6 @@ def _dc_walker(depth, root=None):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 environ["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures (the entry's own dict: copied)
-                    old = environ.get("wsgiorg.routing_args")
-                    environ["wsgiorg.routing_args"] = (
-                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                    )
                 return app(environ, start_response)
             if hit is None:
                 return _dc_not_found(environ, start_response)
@@ -101,11 +119,6 @@ def _dc_walker(depth, root=None):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 environ["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures (the entry's own dict: copied)
-                    old = environ.get("wsgiorg.routing_args")
-                    environ["wsgiorg.routing_args"] = (
-                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                    )
                 if cut:
                     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                     environ["PATH_INFO"] = path_info[cut:]
@@ -140,11 +153,6 @@ def _dc_walker(depth, root=None):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 environ["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures (the entry's own dict: copied)
-                    old = environ.get("wsgiorg.routing_args")
-                    environ["wsgiorg.routing_args"] = (
-                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                    )
                 if cut:
                     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                     environ["PATH_INFO"] = path_info[cut:]
@@ -186,11 +194,6 @@ def _dc_walker(depth, root=None):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 environ["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures (the entry's own dict: copied)
-                    old = environ.get("wsgiorg.routing_args")
-                    environ["wsgiorg.routing_args"] = (
-                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                    )
                 if cut:
                     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                     environ["PATH_INFO"] = path_info[cut:]
@@ -239,11 +242,6 @@ def _dc_walker(depth, root=None):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 environ["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures (the entry's own dict: copied)
-                    old = environ.get("wsgiorg.routing_args")
-                    environ["wsgiorg.routing_args"] = (
-                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                    )
                 if cut:
                     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                     environ["PATH_INFO"] = path_info[cut:]
@@ -277,11 +275,6 @@ def _dc_looping_walker(depth, root=None):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             environ["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures (the entry's own dict: copied)
-                old = environ.get("wsgiorg.routing_args")
-                environ["wsgiorg.routing_args"] = (
-                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                )
             if cut:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                 environ["PATH_INFO"] = path_info[cut:]

@@ -100,7 +100,7 @@ def _dc_match_patterns(host, port):
 
 
 def _dc_lookup_by_port(host, port):
-    """The entry for a normalised host, when some exact pattern names a port."""
+    """The entry for a normalised host, when some pattern names a port."""
     entry = _DC_EXACT_PORT.get((host, port)) or _DC_EXACT.get(host)
     if entry is None:
         return _dc_match_patterns(host, port)
@@ -213,20 +213,26 @@ _DC_FALLBACK = object()
 
 
 def _dc_leaves(root, prefixes, leaves):
-    """A block's root state, with a state for each of its *leaf* routes,
-    given as ``{path: app}``: a literal route that no other route continues,
-    written in the module as one line. Each leaf's state is what the
-    compiler would have written out for it, hung under its parent (found by
-    the path's literal segments). ``prefixes``: the host part of
-    ``dispatchc.route`` for each pattern of the block."""
+    """A block's root state, with a state for each of its routes given as
+    rows, ``{path: app}``: literal routes that need no state of their own in
+    the module (see ``dispatchc.targets.python.emit.leaves``), one line
+    each. Each row's state is what the compiler would have written out for
+    it, hung under its parent, found by the path's literal segments (rows
+    come sorted by path, so a row's parent row comes first). ``prefixes``:
+    the host part of ``dispatchc.route`` for each pattern of the block."""
+    heads = [prefix + " " for prefix in prefixes]
+    parent_path = None
     for path, app in leaves.items():
-        parent = root
-        *steps, segment = path.split("/")[1:]
-        for step in steps:
-            parent = parent[0][step]
-        chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
-        names = tuple(prefix + " " + path for prefix in prefixes)
-        parent[0][segment] = ({}, None, (app, names, path, len(path)), chain)
+        base, _, segment = path.rpartition("/")
+        if base != parent_path:  # a new parent (rows of one parent come together)
+            parent = root
+            for step in base.split("/")[1:]:
+                parent = parent[0][step]
+            parent_path = base
+            children = parent[0]
+            chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
+        names = tuple([head + path for head in heads])
+        children[segment] = ({}, None, (app, names, path, len(path)), chain)
     return root
 
 
@@ -241,7 +247,35 @@ def _dc_routing_args(old, captures):
         and isinstance(old[1], Mapping)
     ):
         return old[0], {**old[1], **captures}
-    return (), captures
+    return (), dict(captures)  # never the caller's dict: it may be the host entry's
+
+
+class _DcHostedRoute:
+    """A route of a block whose host patterns capture labels, that needs
+    nothing else from the request: the host's captures are its
+    ``wsgiorg.routing_args`` (a copy: the host entry keeps its own). The
+    walkers call it as a route function; a tuple would cost every other
+    route a test of the host's captures."""
+
+    __slots__ = ("_app", "_cut", "_names", "_script")
+
+    def __init__(self, app, names, script, cut):
+        self._app = app
+        self._names = names
+        self._script = script
+        self._cut = cut
+
+    def __call__(self, environ, start_response, parts, host, k):
+        environ["dispatchc.route"] = self._names[k]
+        if host:  # an exact pattern of the same block captures nothing
+            old = environ.get("wsgiorg.routing_args")
+            environ["wsgiorg.routing_args"] = (
+                ((), host.copy()) if old is None else _dc_routing_args(old, host)
+            )
+        if self._cut:
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + self._script
+            environ["PATH_INFO"] = environ["PATH_INFO"][self._cut :]
+        return self._app(environ, start_response)
 
 
 def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
@@ -250,11 +284,6 @@ def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             environ["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures (the entry's own dict: copied)
-                old = environ.get("wsgiorg.routing_args")
-                environ["wsgiorg.routing_args"] = (
-                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                )
             if cut:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                 environ["PATH_INFO"] = path_info[cut:]
@@ -328,7 +357,7 @@ _dc_status_421 = _DcStatus('421 Misdirected Request')
 # -- host xn--bcher-kva.example, {shop}.xn--bcher-kva.example ------------------
 
 # / -> books:application
-_dc_route_xn_bcher_kva_example__root = (_dc_app_books__application, ('xn--bcher-kva.example /', '{shop}.xn--bcher-kva.example /'), '', 0)
+_dc_route_xn_bcher_kva_example__root = _DcHostedRoute(_dc_app_books__application, ('xn--bcher-kva.example /', '{shop}.xn--bcher-kva.example /'), '', 0)
 
 _dc_state_xn_bcher_kva_example = _dc_leaves(
     ({}, None, _dc_route_xn_bcher_kva_example__root, ()),
@@ -352,12 +381,11 @@ def _dc_route_tenant_region_example_com__root(environ, start_response, parts, ho
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.{region}.example.com /'
-    captures = {'tenant': v1, 'region': v0}
     old = environ.get("wsgiorg.routing_args")
     if old is None:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), host.copy())  # the entry keeps its own
     else:
-        environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, host)
     return app(environ, start_response)
 
 
@@ -385,12 +413,11 @@ def _dc_route_tenant_example_com__root(environ, start_response, parts, host, k):
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /'
-    captures = {'tenant': v0}
     old = environ.get("wsgiorg.routing_args")
     if old is None:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), host.copy())  # the entry keeps its own
     else:
-        environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, host)
     return app(environ, start_response)
 
 
@@ -472,11 +499,6 @@ def application(environ, start_response):
     if hit.__class__ is tuple:
         app, names, script, cut = hit
         environ["dispatchc.route"] = names[k]
-        if host:  # a host pattern's captures (the entry's own dict: copied)
-            old = environ.get("wsgiorg.routing_args")
-            environ["wsgiorg.routing_args"] = (
-                ((), host.copy()) if old is None else _dc_routing_args(old, host)
-            )
         return app(environ, start_response)
     if hit is None:
         return _dc_not_found(environ, start_response)

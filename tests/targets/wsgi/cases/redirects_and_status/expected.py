@@ -177,20 +177,26 @@ _DC_FALLBACK = object()
 
 
 def _dc_leaves(root, prefixes, leaves):
-    """A block's root state, with a state for each of its *leaf* routes,
-    given as ``{path: app}``: a literal route that no other route continues,
-    written in the module as one line. Each leaf's state is what the
-    compiler would have written out for it, hung under its parent (found by
-    the path's literal segments). ``prefixes``: the host part of
-    ``dispatchc.route`` for each pattern of the block."""
+    """A block's root state, with a state for each of its routes given as
+    rows, ``{path: app}``: literal routes that need no state of their own in
+    the module (see ``dispatchc.targets.python.emit.leaves``), one line
+    each. Each row's state is what the compiler would have written out for
+    it, hung under its parent, found by the path's literal segments (rows
+    come sorted by path, so a row's parent row comes first). ``prefixes``:
+    the host part of ``dispatchc.route`` for each pattern of the block."""
+    heads = [prefix + " " for prefix in prefixes]
+    parent_path = None
     for path, app in leaves.items():
-        parent = root
-        *steps, segment = path.split("/")[1:]
-        for step in steps:
-            parent = parent[0][step]
-        chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
-        names = tuple(prefix + " " + path for prefix in prefixes)
-        parent[0][segment] = ({}, None, (app, names, path, len(path)), chain)
+        base, _, segment = path.rpartition("/")
+        if base != parent_path:  # a new parent (rows of one parent come together)
+            parent = root
+            for step in base.split("/")[1:]:
+                parent = parent[0][step]
+            parent_path = base
+            children = parent[0]
+            chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
+        names = tuple([head + path for head in heads])
+        children[segment] = ({}, None, (app, names, path, len(path)), chain)
     return root
 
 
@@ -205,7 +211,7 @@ def _dc_routing_args(old, captures):
         and isinstance(old[1], Mapping)
     ):
         return old[0], {**old[1], **captures}
-    return (), captures
+    return (), dict(captures)  # never the caller's dict: it may be the host entry's
 
 
 def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
@@ -214,11 +220,6 @@ def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             environ["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures (the entry's own dict: copied)
-                old = environ.get("wsgiorg.routing_args")
-                environ["wsgiorg.routing_args"] = (
-                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                )
             if cut:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                 environ["PATH_INFO"] = path_info[cut:]
@@ -240,11 +241,6 @@ def _dc_walker(depth, root=None):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 environ["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures (the entry's own dict: copied)
-                    old = environ.get("wsgiorg.routing_args")
-                    environ["wsgiorg.routing_args"] = (
-                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                    )
                 return app(environ, start_response)
             if hit is None:
                 return _dc_not_found(environ, start_response)
@@ -269,11 +265,6 @@ def _dc_walker(depth, root=None):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 environ["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures (the entry's own dict: copied)
-                    old = environ.get("wsgiorg.routing_args")
-                    environ["wsgiorg.routing_args"] = (
-                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                    )
                 if cut:
                     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                     environ["PATH_INFO"] = path_info[cut:]
@@ -308,11 +299,6 @@ def _dc_walker(depth, root=None):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 environ["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures (the entry's own dict: copied)
-                    old = environ.get("wsgiorg.routing_args")
-                    environ["wsgiorg.routing_args"] = (
-                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                    )
                 if cut:
                     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                     environ["PATH_INFO"] = path_info[cut:]
@@ -354,11 +340,6 @@ def _dc_walker(depth, root=None):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 environ["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures (the entry's own dict: copied)
-                    old = environ.get("wsgiorg.routing_args")
-                    environ["wsgiorg.routing_args"] = (
-                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                    )
                 if cut:
                     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                     environ["PATH_INFO"] = path_info[cut:]
@@ -407,11 +388,6 @@ def _dc_walker(depth, root=None):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 environ["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures (the entry's own dict: copied)
-                    old = environ.get("wsgiorg.routing_args")
-                    environ["wsgiorg.routing_args"] = (
-                        ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                    )
                 if cut:
                     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                     environ["PATH_INFO"] = path_info[cut:]
@@ -445,11 +421,6 @@ def _dc_looping_walker(depth, root=None):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             environ["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures (the entry's own dict: copied)
-                old = environ.get("wsgiorg.routing_args")
-                environ["wsgiorg.routing_args"] = (
-                    ((), host.copy()) if old is None else _dc_routing_args(old, host)
-                )
             if cut:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
                 environ["PATH_INFO"] = path_info[cut:]
@@ -575,12 +546,11 @@ def _dc_route_user_people_example_com__page(environ, start_response, parts, host
 def _dc_route_user_people_example_com__root(environ, start_response, parts, host, k):
     v0 = host['user']
     environ["dispatchc.route"] = '{user}.people.example.com /'
-    captures = {'user': v0}
     old = environ.get("wsgiorg.routing_args")
     if old is None:
-        environ["wsgiorg.routing_args"] = ((), captures)
+        environ["wsgiorg.routing_args"] = ((), host.copy())  # the entry keeps its own
     else:
-        environ["wsgiorg.routing_args"] = _dc_routing_args(old, captures)
+        environ["wsgiorg.routing_args"] = _dc_routing_args(old, host)
     return _dc_redirect(environ, start_response, '307 Temporary Redirect', '/users/' + _dc_quote(v0, ''))
 
 
@@ -683,11 +653,6 @@ def application(environ, start_response):
     if hit.__class__ is tuple:
         app, names, script, cut = hit
         environ["dispatchc.route"] = names[k]
-        if host:  # a host pattern's captures (the entry's own dict: copied)
-            old = environ.get("wsgiorg.routing_args")
-            environ["wsgiorg.routing_args"] = (
-                ((), host.copy()) if old is None else _dc_routing_args(old, host)
-            )
         return app(environ, start_response)
     if hit is None:
         return _dc_not_found(environ, start_response)
