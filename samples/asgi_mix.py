@@ -511,8 +511,6 @@ async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path)
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             scope["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures
-                scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
             if cut:
                 scope["root_path"] = base + script
             if _dc_states:
@@ -566,8 +564,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -610,8 +606,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -661,8 +655,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -719,8 +711,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -784,8 +774,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -834,8 +822,6 @@ def _dc_looping_walker(depth, root=None, entry=False):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             scope["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures
-                scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
             if cut:
                 scope["root_path"] = base + script
             if _dc_states:

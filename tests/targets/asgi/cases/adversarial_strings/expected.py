@@ -404,8 +404,6 @@ async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path)
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             scope["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures
-                scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
             if cut:
                 scope["root_path"] = base + script
             if _dc_states:
@@ -459,8 +457,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -503,8 +499,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -554,8 +548,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -612,8 +604,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -677,8 +667,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -727,8 +715,6 @@ def _dc_looping_walker(depth, root=None, entry=False):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             scope["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures
-                scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
             if cut:
                 scope["root_path"] = base + script
             if _dc_states:

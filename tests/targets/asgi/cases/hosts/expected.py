@@ -423,14 +423,37 @@ def _dc_path_params(old, captures):
     return dict(captures)
 
 
+class _DcHostedRoute:
+    """A route of a block whose host patterns capture labels, that needs
+    nothing else from the request: the host's captures are its
+    ``path_params``. The walkers call it as a route function; a tuple would
+    cost every other route a test of the host's captures."""
+
+    __slots__ = ("_app", "_cut", "_names", "_script")
+
+    def __init__(self, app, names, script, cut):
+        self._app = app
+        self._names = names
+        self._script = script
+        self._cut = cut
+
+    def __call__(self, scope, receive, send, parts, host, k, base, path):
+        scope["dispatchc.route"] = self._names[k]
+        if host:  # an exact pattern of the same block captures nothing
+            scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
+        if self._cut:
+            scope["root_path"] = base + self._script
+        if _dc_states:
+            _dc_state_of(scope, self._app)
+        return self._app(scope, receive, send)
+
+
 async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path):
     """The rest of a route chain, after a factory returned None (SPEC §3)."""
     for hit in routes:
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             scope["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures
-                scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
             if cut:
                 scope["root_path"] = base + script
             if _dc_states:
@@ -484,8 +507,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -528,8 +549,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -579,8 +598,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -637,8 +654,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -702,8 +717,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -752,8 +765,6 @@ def _dc_looping_walker(depth, root=None, entry=False):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             scope["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures
-                scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
             if cut:
                 scope["root_path"] = base + script
             if _dc_states:
@@ -848,7 +859,7 @@ _DC_LIFESPAN = (
 # -- host xn--bcher-kva.example, {shop}.xn--bcher-kva.example ------------------
 
 # / -> books:application
-_dc_route_xn_bcher_kva_example__root = (_dc_app_books__application, ('xn--bcher-kva.example /', '{shop}.xn--bcher-kva.example /'), '', 0)
+_dc_route_xn_bcher_kva_example__root = _DcHostedRoute(_dc_app_books__application, ('xn--bcher-kva.example /', '{shop}.xn--bcher-kva.example /'), '', 0)
 
 _dc_state_xn_bcher_kva_example = _dc_leaves(
     ({}, None, _dc_route_xn_bcher_kva_example__root, ()),

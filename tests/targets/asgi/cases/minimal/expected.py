@@ -10,7 +10,6 @@ time; nothing is parsed or interpreted per request.
 import asyncio
 import importlib
 import logging
-from collections.abc import Mapping
 
 # -- run time (copied from dispatchc.targets.*.runtime) -----------------------
 
@@ -231,23 +230,12 @@ def _dc_base(scope, base, path):
     return base, path
 
 
-def _dc_path_params(old, captures):
-    """``path_params`` with a route's captures, when the scope has some
-    already: a mapping is copied and updated; anything else in its place is
-    taken as absent."""
-    if isinstance(old, Mapping):
-        return {**old, **captures}
-    return dict(captures)
-
-
 async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path):
     """The rest of a route chain, after a factory returned None (SPEC §3)."""
     for hit in routes:
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             scope["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures
-                scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
             if cut:
                 scope["root_path"] = base + script
             if _dc_states:
@@ -293,8 +281,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -337,8 +323,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -388,8 +372,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -446,8 +428,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -511,8 +491,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -561,8 +539,6 @@ def _dc_looping_walker(depth, root=None, entry=False):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             scope["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures
-                scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
             if cut:
                 scope["root_path"] = base + script
             if _dc_states:

@@ -10,7 +10,6 @@ time; nothing is parsed or interpreted per request.
 import asyncio
 import importlib
 import logging
-from collections.abc import Mapping
 
 # -- run time (copied from dispatchc.targets.*.runtime) -----------------------
 
@@ -248,23 +247,12 @@ def _dc_base(scope, base, path):
     return base, path
 
 
-def _dc_path_params(old, captures):
-    """``path_params`` with a route's captures, when the scope has some
-    already: a mapping is copied and updated; anything else in its place is
-    taken as absent."""
-    if isinstance(old, Mapping):
-        return {**old, **captures}
-    return dict(captures)
-
-
 async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path):
     """The rest of a route chain, after a factory returned None (SPEC §3)."""
     for hit in routes:
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             scope["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures
-                scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
             if cut:
                 scope["root_path"] = base + script
             if _dc_states:
@@ -310,8 +298,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -354,8 +340,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -405,8 +389,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -463,8 +445,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -528,8 +508,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -578,8 +556,6 @@ def _dc_looping_walker(depth, root=None, entry=False):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             scope["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures
-                scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
             if cut:
                 scope["root_path"] = base + script
             if _dc_states:

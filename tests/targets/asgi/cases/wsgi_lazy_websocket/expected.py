@@ -528,8 +528,6 @@ async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path)
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             scope["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures
-                scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
             if cut:
                 scope["root_path"] = base + script
             if _dc_states:
@@ -583,8 +581,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -627,8 +623,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -678,8 +672,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -736,8 +728,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -801,8 +791,6 @@ def _dc_walker(depth, root=None, entry=False):
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
                 scope["dispatchc.route"] = names[k]
-                if host:  # a host pattern's captures
-                    scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
                 if cut:
                     scope["root_path"] = base + script
                 if _dc_states:
@@ -851,8 +839,6 @@ def _dc_looping_walker(depth, root=None, entry=False):
         if hit.__class__ is tuple:
             app, names, script, cut = hit
             scope["dispatchc.route"] = names[k]
-            if host:  # a host pattern's captures
-                scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
             if cut:
                 scope["root_path"] = base + script
             if _dc_states:
