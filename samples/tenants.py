@@ -258,14 +258,16 @@ _DC_NO_CAPTURES = {}
 _DC_FALLBACK = object()
 
 
-def _dc_leaves(root, prefixes, leaves):
+def _dc_leaves(root, prefixes, leaves, route=None):
     """A block's root state, with a state for each of its routes given as
     rows, ``{path: app}``: literal routes that need no state of their own in
     the module (see ``dispatchc.targets.python.emit.leaves``), one line
     each. Each row's state is what the compiler would have written out for
     it, hung under its parent, found by the path's literal segments (rows
     come sorted by path, so a row's parent row comes first). ``prefixes``:
-    the host part of ``dispatchc.route`` for each pattern of the block."""
+    the host part of ``dispatchc.route`` for each pattern of the block.
+    ``route``: what makes a row's route of ``(app, names, script, cut)``,
+    when it is not that tuple itself (a block whose patterns capture)."""
     heads = [prefix + " " for prefix in prefixes]
     parent_path = None
     for path, app in leaves.items():
@@ -278,7 +280,8 @@ def _dc_leaves(root, prefixes, leaves):
             children = parent[0]
             chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
         names = tuple([head + path for head in heads])
-        children[segment] = ({}, None, (app, names, path, len(path)), chain)
+        hit = (app, names, path, len(path))
+        children[segment] = ({}, None, hit if route is None else route(*hit), chain)
     return root
 
 
@@ -604,9 +607,6 @@ _dc_status_404 = _DcStatus('404 Not Found')
 
 # -- host {tenant}.{region}.saas.example ---------------------------------------
 
-# /healthz -> status 204
-_dc_route_tenant_region_saas_example__healthz = _DcHostedRoute(_dc_status_204, ('{tenant}.{region}.saas.example /healthz',), '/healthz', 8)
-
 
 # / -> tenants_app:make_app(tenant, region) cache 256
 def _dc_route_tenant_region_saas_example__root(environ, start_response, parts, host, k):
@@ -631,20 +631,13 @@ def _dc_route_tenant_region_saas_example__root(environ, start_response, parts, h
 _dc_cache_tenant_region_saas_example__root = _DcCache(_dc_factory_tenants_app__make_app, 256, 2, 'tenants_app:make_app')
 _dc_apps_tenant_region_saas_example__root = _dc_cache_tenant_region_saas_example__root.apps
 
-_dc_state_tenant_region_saas_example__healthz = ({}, None, _dc_route_tenant_region_saas_example__healthz, (_dc_route_tenant_region_saas_example__root,))
-
 _dc_state_tenant_region_saas_example = _dc_leaves(
-    (
-        {
-            'healthz': _dc_state_tenant_region_saas_example__healthz,
-        },
-        None,
-        _dc_route_tenant_region_saas_example__root,
-        (),
-    ),
+    ({}, None, _dc_route_tenant_region_saas_example__root, ()),
     ('{tenant}.{region}.saas.example',),
     {
+        '/healthz': _dc_status_204,  # /healthz -> status 204
     },
+    _DcHostedRoute,
 )
 
 # -- host *.saas.example -------------------------------------------------------

@@ -213,8 +213,6 @@ def leaves(block: BlockPlan) -> dict[int, RoutePlan]:
     are rows too. The run time rebuilds such a state from its path and app,
     so a table of mounts (and of mounts below mounts) is a line per route."""
     found: dict[int, RoutePlan] = {}
-    if host_captures(block):  # its routes set the host's captures: none is a row
-        return found
     # Children come before their parents: a state's children are decided first.
     for state in block.states:
         if state.parent is None or state.step is None or state.other is not None:
@@ -430,6 +428,9 @@ def block_data(block: BlockPlan, names: Names, has_hosts: bool, dialect: Dialect
         "depth": block.depth,
         "walker": walker(block.depth),
         "prefixes": block.prefixes,
+        # Rows of a block whose patterns capture are hosted routes (the run
+        # time's _DcHostedRoute sets the host's captures).
+        "hosted": host_captures(block) and bool(found),
         "answers": None,
     }
     root = block.root

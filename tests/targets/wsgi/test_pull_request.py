@@ -231,7 +231,7 @@ SAMPLE_CHANGES = [
             SUBDOMAIN_ROOT + "    /health -> status 204\n",
             LITERAL_ROUTE,
         ),
-        over=45,  # the first literal route of a capture block brings _DcHostedRoute in
+        over=33,  # the first literal route of a capture block brings _DcHostedRoute in
     ),
     case(
         Change(
@@ -327,7 +327,7 @@ SAMPLE_CHANGES = [
             "\nhost {t}.api.example.net {\n    / -> api_app:make(t)\n    /v1 -> api_app:v1\n}\n",
             HOST_BLOCK,
         ),
-        over=45,
+        over=72,
     ),
 ]
 

@@ -374,14 +374,16 @@ _DC_NO_CAPTURES = {}
 _DC_FALLBACK = object()
 
 
-def _dc_leaves(root, prefixes, leaves):
+def _dc_leaves(root, prefixes, leaves, route=None):
     """A block's root state, with a state for each of its routes given as
     rows, ``{path: app}``: literal routes that need no state of their own in
     the module (see ``dispatchc.targets.python.emit.leaves``), one line
     each. Each row's state is what the compiler would have written out for
     it, hung under its parent, found by the path's literal segments (rows
     come sorted by path, so a row's parent row comes first). ``prefixes``:
-    the host part of ``dispatchc.route`` for each pattern of the block."""
+    the host part of ``dispatchc.route`` for each pattern of the block.
+    ``route``: what makes a row's route of ``(app, names, script, cut)``,
+    when it is not that tuple itself (a block whose patterns capture)."""
     heads = [prefix + " " for prefix in prefixes]
     parent_path = None
     for path, app in leaves.items():
@@ -394,7 +396,8 @@ def _dc_leaves(root, prefixes, leaves):
             children = parent[0]
             chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
         names = tuple([head + path for head in heads])
-        children[segment] = ({}, None, (app, names, path, len(path)), chain)
+        hit = (app, names, path, len(path))
+        children[segment] = ({}, None, hit if route is None else route(*hit), chain)
     return root
 
 
