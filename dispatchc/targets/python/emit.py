@@ -296,6 +296,11 @@ def function_route(
                 for a in target.args
             ],
         }
+        # A factory of one capture is cached under that capture's variable.
+        args = target.args
+        data["factory"]["key_var"] = (
+            variables[str(args[0].value)] if len(args) == 1 and args[0].kind == "capture" else None
+        )
     data["app"] = route_app(route, names)
     data["redirect"] = None
     if isinstance(target, RedirectTarget):

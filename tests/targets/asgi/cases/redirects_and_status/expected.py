@@ -356,39 +356,51 @@ def _dc_table(prefixes, apps, routes=None, hosted=None, elsewhere=(), misdirecte
     rows = []
     for path, app in apps.items():
         script = "" if path == "/" else path
-        hit = (app, tuple([head + path for head in heads]), script, len(script))
-        rows.append((path, hit if hosted is None else hosted(*hit)))
+        if len(heads) == 1:
+            names = (heads[0] + path,)
+        else:
+            names = tuple([head + path for head in heads])
+        if hosted is None:
+            rows.append((path, (app, names, script, len(script))))
+        else:
+            rows.append((path, hosted(app, names, script, len(script))))
     if routes:
         rows.extend(routes.items())
     rows.extend([(path, away) for path in elsewhere])
-    # The trie: a node is [literal children, the capture child, (kinds, route)].
-    trie = [{}, None, None]
+    # The trie: a node is [literal children, the capture child, its route,
+    # its route's segments]. Without captures it is the automaton itself.
+    trie = [{}, None, None, None]
     depth = 0
+    captures = False
     for path, hit in rows:
         node = trie
         segments = path[1:].split("/") if path != "/" else ()
-        for segment in segments:
-            if segment[:1] == "{":
-                child = node[1]
+        if "{" in path:
+            captures = True
+            for segment in segments:
+                if segment[0] == "{":
+                    child = node[1]
+                    if child is None:
+                        child = node[1] = [{}, None, None, None]
+                else:
+                    child = node[0].get(segment)
+                    if child is None:
+                        child = node[0][segment] = [{}, None, None, None]
+                node = child
+        else:
+            for segment in segments:
+                children = node[0]
+                child = children.get(segment)
                 if child is None:
-                    child = node[1] = [{}, None, None]
-            else:
-                child = node[0].get(segment)
-                if child is None:
-                    child = node[0][segment] = [{}, None, None]
-            node = child
-        node[2] = (tuple([segment[:1] == "{" for segment in segments]), hit)
+                    child = children[segment] = [{}, None, None, None]
+                node = child
+        node[2] = hit
+        node[3] = segments
         if len(segments) > depth and hit is not away:  # no request walks past
             depth = len(segments)
 
-    def chain_of(nodes, parent):
-        if len(nodes) == 1:
-            own = nodes[0][2]
-            return parent if own is None else (own[1], *parent)
-        own = sorted([node[2] for node in nodes if node[2] is not None], key=_dc_first)
-        return (*[hit for _, hit in own], *parent)
-
-    def state(chain, children, other):
+    def ends(chain):
+        """A state's (first, rest); in a backend, projected."""
         if misdirected is not None:
             kept = []
             for hit in chain:
@@ -399,42 +411,75 @@ def _dc_table(prefixes, apps, routes=None, hosted=None, elsewhere=(), misdirecte
                 else:
                     kept.append(hit)
             chain = kept or (misdirected,)
-        if not chain:
-            return (children, other, None, ())
-        return (children, other, chain[0], tuple(chain[1:]))
+        return (chain[0], chain[1:]) if chain else (None, ())
 
-    # Depth first, children before their parent (iterative: paths may be
-    # deep). A frame is [nodes, chain, literal keys, capture nodes, built].
-    built = []
-    stack = [[[trie], chain_of([trie], ()), None, None, None]]
-    while stack:
-        frame = stack[-1]
-        nodes, chain, keys, captures, _ = frame
-        if keys is None:
-            captures = frame[3] = [node[1] for node in nodes if node[1] is not None]
-            if len(nodes) == 1:
-                keys = frame[2] = list(nodes[0][0])
+    if not captures:
+        # Each node is a state: its chain is its route, then its parent's.
+        stack = [(trie, ())]
+        while stack:
+            node, chain = stack.pop()
+            if node[2] is not None:
+                chain = (node[2], *chain)
+            if misdirected is None:
+                if chain:
+                    node[2] = chain[0]
+                    node[3] = chain[1:]
+                else:
+                    node[3] = ()
             else:
-                keys = frame[2] = sorted({key for node in nodes for key in node[0]})
-            if captures:
-                stack.append([captures, chain_of(captures, chain), None, None, None])
-            for key in reversed(keys):
-                found = [node[0][key] for node in nodes if key in node[0]] + captures
-                stack.append([found, chain_of(found, chain), None, None, None])
-            continue
-        stack.pop()
-        other = built.pop() if captures else None
-        start = len(built) - len(keys)
-        children = dict(zip(keys, built[start:], strict=True))
-        del built[start:]
-        built.append(state(chain, children, other))
-    return built[0], depth
+                node[2], node[3] = ends(chain)
+            for child in node[0].values():
+                stack.append((child, chain))
+        return trie, depth
+
+    # The states, top down (iteratively: paths may be deep): a frame is
+    # (trie nodes, the parent's chain, the parent state, the segment that
+    # leads here or None for the parent's "other"). A state is a list, so
+    # that its children can be hung in it once they are made.
+    root = None
+    stack = [([trie], (), None, None)]
+    while stack:
+        nodes, chain, parent, step = stack.pop()
+        children = {}
+        state = [children, None, None, ()]
+        if len(nodes) == 1:
+            node = nodes[0]
+            if node[2] is not None:
+                chain = (node[2], *chain)
+            capture = node[1]
+            if capture is None:
+                for segment, child in node[0].items():
+                    stack.append(([child], chain, state, segment))
+            else:
+                for segment, child in node[0].items():
+                    stack.append(([child, capture], chain, state, segment))
+                stack.append(([capture], chain, state, None))
+        else:
+            own = sorted([node for node in nodes if node[2] is not None], key=_dc_first)
+            chain = (*[node[2] for node in own], *chain)
+            below = [node[1] for node in nodes if node[1] is not None]
+            found = {}
+            for node in nodes:
+                for segment, child in node[0].items():
+                    found.setdefault(segment, []).append(child)
+            for segment, some in found.items():
+                stack.append((some + below, chain, state, segment))
+            if below:
+                stack.append((below, chain, state, None))
+        state[2], state[3] = ends(chain)
+        if parent is None:
+            root = state
+        elif step is None:
+            parent[1] = state
+        else:
+            parent[0][step] = state
+    return root, depth
 
 
-def _dc_first(row):
-    """The order of a state's own routes: literal before capture at the
-    first segment where they differ (they have as many segments)."""
-    return row[0]
+def _dc_first(node):
+    """The order of a state's own routes (as many segments each): literal
+    before capture at the first segment where they differ."""
+    return [segment[0] == "{" for segment in node[3]]
 
 
 #: Walkers made so far, by depth: the blocks as deep share one.
