@@ -492,9 +492,7 @@ def target_kind(target: str, spec: TableSpec) -> str:
 ROW_KINDS = ("app", "status")
 
 
-def change_target(
-    data: st.DataObject, spec: TableSpec, rows: bool
-) -> tuple[str, TableSpec] | None:
+def change_target(data: st.DataObject, spec: TableSpec, rows: bool) -> tuple[str, TableSpec] | None:
     """Another target for a route: with ``rows``, an app or status route
     (its path literal) given another app (not lazy) or status, in a file
     that imports some other app; else any other change of target."""
@@ -512,7 +510,8 @@ def change_target(
         for index, block in enumerate(blocks_of(spec))
         for at, route in enumerate(block.routes)
         # With rows: the file keeps an app to import (the loader stays).
-        if not rows or (is_row(route.target, route) and any(imports(r) for r in every if r is not route))
+        if not rows
+        or (is_row(route.target, route) and any(imports(r) for r in every if r is not route))
     ]
     if not places:
         return None

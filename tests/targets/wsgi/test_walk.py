@@ -343,10 +343,14 @@ def test_a_backends_table_is_the_projected_automaton(block, mask):
     projected = project(plan, owner, "a").blocks[0]
     assert projected.elsewhere is not None
     misdirected = object()
-    rows = {"/" + "/".join(s.literal or "{" + str(s.capture) + "}" for s in r.path.segments): r
-            for r in projected.routes}
-    elsewhere = tuple("/" + "/".join(s.literal or "{" + str(s.capture) + "}" for s in p.segments)
-                      for p in projected.elsewhere)
+    rows = {
+        "/" + "/".join(s.literal or "{" + str(s.capture) + "}" for s in r.path.segments): r
+        for r in projected.routes
+    }
+    elsewhere = tuple(
+        "/" + "/".join(s.literal or "{" + str(s.capture) + "}" for s in p.segments)
+        for p in projected.elsewhere
+    )
     root, depth = states._dc_table(
         ("default",),
         {},

@@ -254,10 +254,7 @@ def _dc_table(prefixes, apps, routes=None, hosted=None, elsewhere=(), misdirecte
     rows = []
     for path, app in apps.items():
         script = "" if path == "/" else path
-        if len(heads) == 1:
-            names = (heads[0] + path,)
-        else:
-            names = tuple([head + path for head in heads])
+        names = (heads[0] + path,) if len(heads) == 1 else tuple([head + path for head in heads])
         if hosted is None:
             rows.append((path, (app, names, script, len(script))))
         else:
