@@ -252,6 +252,18 @@ def test_table_builds_a_state_per_segment_and_chains_most_specific_first():
     assert bare[0]["x"][2] is None and bare[0]["x"][3] == ()
 
 
+def test_table_of_one_root_route_is_the_general_tables_answer():
+    app = object()
+    for hosted in (None, lambda *hit: ("hosted", *hit)):
+        quick = states._dc_table(("a.test", "b.test"), {"/": app}, hosted=hosted)
+        # The same through the general path (a route to walk, then none).
+        general = states._dc_table(
+            ("a.test", "b.test"), {"/": app}, routes={"/x": "route"}, hosted=hosted
+        )
+        assert quick == ([{}, None, general[0][2], ()], 0)
+        assert general[0][2][-4:] == (app, ("a.test /", "b.test /"), "", 0)
+
+
 def test_table_of_a_block_whose_host_captures_wraps_its_rows():
     app = object()
 

@@ -351,6 +351,11 @@ def _dc_table(prefixes, apps, routes=None, hosted=None, elsewhere=(), misdirecte
     §10): a chain that meets one before any route of this backend skips
     it, one that meets it after ends there with ``misdirected`` (the 421
     responder), and an empty chain is ``misdirected`` alone."""
+    if len(apps) == 1 and not routes and misdirected is None and "/" in apps:
+        # The most common block of all: one "/" route, nothing to walk.
+        names = tuple([prefix + " /" for prefix in prefixes])
+        hit = (apps["/"], names, "", 0)
+        return [{}, None, hit if hosted is None else hosted(*hit), ()], 0
     heads = [prefix + " " for prefix in prefixes]
     away = object()  # a route of another upstream
     rows = []
