@@ -99,31 +99,162 @@ _DC_NO_CAPTURES = {}
 _DC_FALLBACK = object()
 
 
-def _dc_leaves(root, prefixes, leaves, route=None):
-    """A block's root state, with a state for each of its routes given as
-    rows, ``{path: app}``: literal routes that need no state of their own in
-    the module (see ``dispatchc.targets.python.emit.leaves``), one line
-    each. Each row's state is what the compiler would have written out for
-    it, hung under its parent, found by the path's literal segments (rows
-    come sorted by path, so a row's parent row comes first). ``prefixes``:
-    the host part of ``dispatchc.route`` for each pattern of the block.
-    ``route``: what makes a row's route of ``(app, names, script, cut)``,
-    when it is not that tuple itself (a block whose patterns capture)."""
+def _dc_table(prefixes, apps, routes=None, hosted=None, elsewhere=(), misdirected=None):
+    """A block's automaton, built when the module is imported from its
+    routes by path: ``(root state, depth)``, ``depth`` being the segments
+    of its longest route (how far a request walks; in a backend, of its
+    own routes: no other upstream's route below them changes an answer).
+
+    It is the automaton the compiler plans (``dispatchc.plan.automaton``):
+    a trie of the paths' segments (``{name}`` is a capture: any non-empty
+    segment), determinised into a tree of states. A state's chain is the
+    routes of the paths that end in it, most specific first (at equal
+    length a literal before a capture at the first place they differ,
+    SPEC §3), then its parent's chain. So the module writes each route
+    once, as a line of its block's table, and adding or removing one
+    changes that line only.
+
+    ``prefixes``: the host part of ``dispatchc.route`` for each pattern of
+    the block. ``apps``: ``{path: app}`` for the routes that need nothing
+    but constants and whose path is what SCRIPT_NAME gains (``/`` gains
+    nothing); made ``(app, names, script, cut)``, or ``hosted(...)`` of
+    that in a block whose patterns capture labels. ``routes``: ``{path:
+    route}`` for the others, written out by the module. ``elsewhere``:
+    paths of routes another upstream serves, in a backend's module (SPEC
+    §10): a chain that meets one before any route of this backend skips
+    it, one that meets it after ends there with ``misdirected`` (the 421
+    responder), and an empty chain is ``misdirected`` alone."""
+    if len(apps) == 1 and not routes and misdirected is None and "/" in apps:
+        # The most common block of all: one "/" route, nothing to walk.
+        names = tuple([prefix + " /" for prefix in prefixes])
+        hit = (apps["/"], names, "", 0)
+        return [{}, None, hit if hosted is None else hosted(*hit), ()], 0
     heads = [prefix + " " for prefix in prefixes]
-    parent_path = None
-    for path, app in leaves.items():
-        base, _, segment = path.rpartition("/")
-        if base != parent_path:  # a new parent (rows of one parent come together)
-            parent = root
-            for step in base.split("/")[1:]:
-                parent = parent[0][step]
-            parent_path = base
-            children = parent[0]
-            chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
-        names = tuple([head + path for head in heads])
-        hit = (app, names, path, len(path))
-        children[segment] = ({}, None, hit if route is None else route(*hit), chain)
-    return root
+    away = object()  # a route of another upstream
+    rows = []
+    for path, app in apps.items():
+        script = "" if path == "/" else path
+        names = (heads[0] + path,) if len(heads) == 1 else tuple([head + path for head in heads])
+        if hosted is None:
+            rows.append((path, (app, names, script, len(script))))
+        else:
+            rows.append((path, hosted(app, names, script, len(script))))
+    if routes:
+        rows.extend(routes.items())
+    rows.extend([(path, away) for path in elsewhere])
+    # The trie: a node is [literal children, the capture child, its route,
+    # its route's segments]. Without captures it is the automaton itself.
+    trie = [{}, None, None, None]
+    depth = 0
+    captures = False
+    for path, hit in rows:
+        node = trie
+        segments = path[1:].split("/") if path != "/" else ()
+        if "{" in path:
+            captures = True
+            for segment in segments:
+                if segment[0] == "{":
+                    child = node[1]
+                    if child is None:
+                        child = node[1] = [{}, None, None, None]
+                else:
+                    child = node[0].get(segment)
+                    if child is None:
+                        child = node[0][segment] = [{}, None, None, None]
+                node = child
+        else:
+            for segment in segments:
+                children = node[0]
+                child = children.get(segment)
+                if child is None:
+                    child = children[segment] = [{}, None, None, None]
+                node = child
+        node[2] = hit
+        node[3] = segments
+        if len(segments) > depth and hit is not away:  # no request walks past
+            depth = len(segments)
+
+    def ends(chain):
+        """A state's (first, rest); in a backend, projected."""
+        if misdirected is not None:
+            kept = []
+            for hit in chain:
+                if hit is away:
+                    if kept:
+                        kept.append(misdirected)
+                        break
+                else:
+                    kept.append(hit)
+            chain = kept or (misdirected,)
+        return (chain[0], chain[1:]) if chain else (None, ())
+
+    if not captures:
+        # Each node is a state: its chain is its route, then its parent's.
+        stack = [(trie, ())]
+        while stack:
+            node, chain = stack.pop()
+            if node[2] is not None:
+                chain = (node[2], *chain)
+            if misdirected is None:
+                if chain:
+                    node[2] = chain[0]
+                    node[3] = chain[1:]
+                else:
+                    node[3] = ()
+            else:
+                node[2], node[3] = ends(chain)
+            for child in node[0].values():
+                stack.append((child, chain))
+        return trie, depth
+
+    # The states, top down (iteratively: paths may be deep): a frame is
+    # (trie nodes, the parent's chain, the parent state, the segment that
+    # leads here or None for the parent's "other"). A state is a list, so
+    # that its children can be hung in it once they are made.
+    root = None
+    stack = [([trie], (), None, None)]
+    while stack:
+        nodes, chain, parent, step = stack.pop()
+        children = {}
+        state = [children, None, None, ()]
+        if len(nodes) == 1:
+            node = nodes[0]
+            if node[2] is not None:
+                chain = (node[2], *chain)
+            capture = node[1]
+            if capture is None:
+                for segment, child in node[0].items():
+                    stack.append(([child], chain, state, segment))
+            else:
+                for segment, child in node[0].items():
+                    stack.append(([child, capture], chain, state, segment))
+                stack.append(([capture], chain, state, None))
+        else:
+            own = sorted([node for node in nodes if node[2] is not None], key=_dc_first)
+            chain = (*[node[2] for node in own], *chain)
+            below = [node[1] for node in nodes if node[1] is not None]
+            found = {}
+            for node in nodes:
+                for segment, child in node[0].items():
+                    found.setdefault(segment, []).append(child)
+            for segment, some in found.items():
+                stack.append((some + below, chain, state, segment))
+            if below:
+                stack.append((below, chain, state, None))
+        state[2], state[3] = ends(chain)
+        if parent is None:
+            root = state
+        elif step is None:
+            parent[1] = state
+        else:
+            parent[0][step] = state
+    return root, depth
+
+
+def _dc_first(node):
+    """The order of a state's own routes (as many segments each): literal
+    before capture at the first segment where they differ."""
+    return [segment[0] == "{" for segment in node[3]]
 
 
 def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
@@ -140,6 +271,13 @@ def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
         if response is not _DC_FALLBACK:
             return response
     return _dc_not_found(environ, start_response)
+
+
+def _dc_application(table):
+    """``application`` of a file without host blocks: the walker of its
+    default block's table (``_dc_table``), starting from its root."""
+    root, depth = table
+    return _dc_walker(depth, root)
 
 
 def _dc_walker(depth, root=None):
@@ -364,26 +502,17 @@ def _dc_route_default__old(environ, start_response, parts, host, k):
     return _dc_redirect(environ, start_response, '308 Permanent Redirect', '/backend' + _dc_quote_path(environ.get('PATH_INFO', '')))
 
 
-# / -> frontend_app:application
-_dc_route_default__root = (_dc_app_frontend_app__application, ('default /',), '', 0)
-
-_dc_state_default__old = ({}, None, _dc_route_default__old, (_dc_route_default__root,))
-
-_dc_state_default = _dc_leaves(
-    (
-        {
-            'old': _dc_state_default__old,
-        },
-        None,
-        _dc_route_default__root,
-        (),
-    ),
+_dc_table_default = _dc_table(
     ('default',),
     {
+        '/': _dc_app_frontend_app__application,  # / -> frontend_app:application
         '/backend': _dc_app_backend_app__application,  # /backend -> backend_app:application
         '/healthz': _dc_status_204,  # /healthz -> status 204
+    },
+    routes={
+        '/old': _dc_route_default__old,
     },
 )
 
 # -- application ----------------------------------------------------------------
-application = _dc_walker(1, _dc_state_default)
+application = _dc_application(_dc_table_default)

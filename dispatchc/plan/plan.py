@@ -67,6 +67,10 @@ class BlockPlan:
     patterns: tuple[HostPattern, ...]  # precedence order; empty for default
     routes: tuple[RoutePlan, ...]  # precedence order
     states: tuple[State, ...]  # children before parents; the root is last
+    #: In a backend's plan (``upstreams.project``): the paths of the routes
+    #: that other upstreams serve, whose places in the chains went to the
+    #: 421 responder; None in the plan of a whole file.
+    elsewhere: tuple[PathPattern, ...] | None = None
 
     @property
     def is_default(self) -> bool:

@@ -130,7 +130,8 @@ def _project_block(block: BlockPlan, owner: Mapping[str, str], upstream: str) ->
         for s in block.states
     )
     routes = tuple(dataclasses.replace(r, rank=renumber[r.rank]) for r in kept)
-    return dataclasses.replace(block, routes=routes, states=states)
+    elsewhere = tuple(r.path for r in block.routes if r.rank not in renumber)
+    return dataclasses.replace(block, routes=routes, states=states, elsewhere=elsewhere)
 
 
 def misdirected(block: BlockPlan) -> int:

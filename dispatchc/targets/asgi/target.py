@@ -22,7 +22,7 @@ from ...diagnostics import Diagnostic
 from ...ir import AppTarget
 from ...plan import Plan
 from ..base import Job
-from ..python.emit import Dialect, Names, module_text, walker
+from ..python.emit import Dialect, Names, module_text
 from ..python.emit import context as shared_context
 from ..python.emit import environment as shared_environment
 from ..python.select import Runtime
@@ -88,10 +88,8 @@ def context(plan: Plan) -> dict[str, Any]:
                 routes.add(Names.route(block, route))
     ctx["lifespan"] = sorted(lifespan.items())
     for data in ctx["blocks"]:
-        for route in data.get("routes", ()):
+        for route in data["routes"]:
             route["lifespan"] = route["name"] in routes
-    depths = {b["depth"] for b in ctx["blocks"] if not b["answers"]}
-    ctx["walkers"] = [(walker(d), d) for d in sorted(depths)]
     return ctx
 
 

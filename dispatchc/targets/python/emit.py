@@ -10,7 +10,7 @@ repr'd, capture sources), never fragments of Python to paste.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Container
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,11 +18,10 @@ import jinja2
 
 from ..._version import __version__
 from ...front.patterns import may_start_with_two_slashes
-from ...ir import AppTarget, FactoryTarget, RedirectTarget, StatusTarget, target_text
+from ...ir import AppTarget, FactoryTarget, PathPattern, RedirectTarget, StatusTarget, target_text
 from ...ir import status_line as status_line
 from ...plan import BlockPlan, Plan, RoutePlan
-from ...plan.names import LIMIT, digest, identifier, unique
-from ...plan.upstreams import misdirected
+from ...plan.names import identifier, unique
 from ..base import HEADER
 from .select import Runtime, join
 
@@ -65,11 +64,6 @@ def concat(pieces: list[tuple[bool, str]]) -> str:
 def wrapper_name(load: str) -> str:
     """``_dc_wsgi_app_legacy__app`` for ``_dc_app_legacy__app``."""
     return "_dc_wsgi_" + load.removeprefix("_dc_")
-
-
-def walker(depth: int) -> str:
-    """The name of the walker for a depth (see ``runtime/walk.py``)."""
-    return f"_dc_walk_{depth}"
 
 
 @dataclass
@@ -146,32 +140,6 @@ class Names:
     def status(code: int) -> str:
         return f"_dc_status_{code}"
 
-    @staticmethod
-    def states(block: BlockPlan, skip: Container[int] = ()) -> dict[int, str]:
-        """A name per state (by index), from the steps that lead to it;
-        none for the states in ``skip`` (which must have no children)."""
-        keys: list[str] = [""] * len(block.states)
-        readable: list[str] = [""] * len(block.states)
-        # Parents come after children (the root is last): walk backwards.
-        for state in reversed(block.states):
-            if state.parent is None or state.index in skip:
-                continue
-            step = "\0" if state.step is None else state.step
-            keys[state.index] = digest(keys[state.parent] + "/" + step, 16)
-            part = "any" if state.step is None else identifier(state.step)
-            readable[state.index] = readable[state.parent] + "__" + part
-        bases = []
-        for state in block.states:
-            if state.index in skip:
-                continue
-            text = readable[state.index]
-            if len(text) > LIMIT:
-                text = text[:LIMIT].rstrip("_") + "_" + keys[state.index][:8]
-            bases.append((keys[state.index], f"_dc_state_{block.name}{text}"))
-        final = unique(bases)
-        indexes = [s.index for s in block.states if s.index not in skip]
-        return {index: final[key] for index, (key, _) in zip(indexes, bases, strict=True)}
-
 
 def target_comment(route: RoutePlan, with_wsgi: bool = True) -> str:
     """``path -> target`` as written (the ``use`` name when there is one);
@@ -205,67 +173,8 @@ def is_static(block: BlockPlan, route: RoutePlan) -> bool:
     return not (isinstance(target, RedirectTarget) and any(p.kind != "text" for p in target.parts))
 
 
-def leaves(block: BlockPlan) -> dict[int, RoutePlan]:
-    """The states written as rows of the block (``_dc_leaves``), with their
-    route: a literal route with nothing to substitute, whose path is written
-    as PATH_INFO holds it (ASCII), whose state adds nothing to its parent's
-    chain but that route, takes no capture, and leads only to states that
-    are rows too. The run time rebuilds such a state from its path and app,
-    so a table of mounts (and of mounts below mounts) is a line per route."""
-    found: dict[int, RoutePlan] = {}
-    # Children come before their parents: a state's children are decided first.
-    for state in block.states:
-        if state.parent is None or state.step is None or state.other is not None:
-            continue
-        if any(child not in found for _, child in state.children):
-            continue
-        parent = block.states[state.parent]
-        if len(state.chain) != len(parent.chain) + 1 or state.chain[1:] != parent.chain:
-            continue
-        route = block.routes[state.chain[0]]
-        if (
-            len(route.path.segments) == state.depth
-            and is_static(block, route)
-            and route.path.text == route.script
-        ):
-            found[state.index] = route
-    return found
-
-
 def same(text: str) -> str:
     return text
-
-
-def state_rows(
-    block: BlockPlan,
-    route_name: dict[int, str],
-    found: dict[int, RoutePlan],
-    dialect: Dialect | None = None,
-) -> list[dict[str, Any]]:
-    """The states of a block as the templates write them, but the ``found``
-    leaves (``leaves(block)``), which the root's ``_dc_leaves`` builds;
-    segments as ``dialect`` matches them."""
-    names = Names.states(block, found)
-    text = dialect.text if dialect is not None else same
-    rows = []
-    for state in block.states:
-        if state.index in found:
-            continue
-        chain = [route_name[r] for r in state.chain]
-        rows.append(
-            {
-                "name": names[state.index],
-                "children": [
-                    (pyrepr(text(key)), names[child])
-                    for key, child in state.children
-                    if child not in found
-                ],
-                "other": "None" if state.other is None else names[state.other],
-                "first": chain[0] if chain else "None",
-                "rest": chain[1:],
-            }
-        )
-    return rows
 
 
 # -- per-file data of a Python target ------------------------------------------
@@ -387,6 +296,11 @@ def function_route(
                 for a in target.args
             ],
         }
+        # A factory of one capture is cached under that capture's variable.
+        args = target.args
+        data["factory"]["key_var"] = (
+            variables[str(args[0].value)] if len(args) == 1 and args[0].kind == "capture" else None
+        )
     data["app"] = route_app(route, names)
     data["redirect"] = None
     if isinstance(target, RedirectTarget):
@@ -410,56 +324,52 @@ def function_route(
     return data
 
 
-def block_data(block: BlockPlan, names: Names, has_hosts: bool, dialect: Dialect) -> dict[str, Any]:
-    """A block's routes and states, or the one route that answers it all."""
-    found = leaves(block)
-    leaf_ranks = {r.rank for r in found.values()}
-    routes = [
-        (
-            static_route(block, r, names, dialect)
-            if is_static(block, r)
-            else function_route(block, r, names, dialect)
-        )
-        for r in block.routes
-    ]
-    data: dict[str, Any] = {
+def table_path(path: PathPattern, dialect: Dialect) -> str:
+    """A route's path as its block's table (``_dc_table``) keys it: the
+    literal segments as the target matches them, ``{name}`` a capture."""
+    return "/" + "/".join(
+        "{" + str(s.capture) + "}" if s.literal is None else dialect.text(s.literal)
+        for s in path.segments
+    )
+
+
+def block_data(block: BlockPlan, names: Names, dialect: Dialect) -> dict[str, Any]:
+    """A block's table: a row per route that needs nothing but constants,
+    by path (the run time's ``_dc_table`` builds the automaton from the
+    paths), and the other routes, written out (as functions, but for a
+    constant route whose path is not ASCII)."""
+    rows = []
+    functions = []
+    for route in block.routes:
+        path = table_path(route.path, dialect)
+        if is_static(block, route):
+            data = static_route(block, route, names, dialect)
+            # Its dispatchc.route is made from the path, which must then be
+            # the path as written (not so for a non-ASCII one: UTF-8 bytes).
+            if path == route.path.text:
+                rows.append((path, data))
+                continue
+        else:
+            data = function_route(block, route, names, dialect)
+        data["path"] = path
+        functions.append(data)
+    return {
         "comment": comment(block.label),
         "name": block.name,
-        "depth": block.depth,
-        "walker": walker(block.depth),
+        "table": f"_dc_table_{block.name}",
         "prefixes": block.prefixes,
-        # Rows of a block whose patterns capture are hosted routes (the run
-        # time's _DcHostedRoute sets the host's captures).
-        "hosted": host_captures(block) and bool(found),
-        "answers": None,
+        "rows": sorted(rows, key=lambda row: row[0]),
+        "routes": functions,
+        # Rows of a block whose patterns capture labels are hosted routes
+        # (the run time's _dc_hosted sets the host's captures).
+        "hosted": host_captures(block),
+        # A backend's block (SPEC §10): the paths other upstreams serve.
+        "elsewhere": (
+            None
+            if block.elsewhere is None
+            else sorted({table_path(path, dialect) for path in block.elsewhere})
+        ),
     }
-    root = block.root
-    if (
-        has_hosts
-        and not host_captures(block)
-        and not block.depth
-        and len(root.chain) == 1
-        and root.chain[0] < len(routes)  # not the 421 of a backend (plan.upstreams)
-        and routes[root.chain[0]]["kind"] == "static"
-    ):
-        # A block whose one route always answers: its host entries call the
-        # app directly, and no table is written.
-        data["answers"] = routes[root.chain[0]]
-        return data
-    route_name = {r.rank: Names.route(block, r) for r in block.routes}
-    # The 421 responder of a backend's projected chains (plan.upstreams).
-    route_name[misdirected(block)] = "_dc_misdirected"
-    data["routes"] = [
-        r for r, plan in zip(routes, block.routes, strict=True) if plan.rank not in leaf_ranks
-    ]
-    data["states"] = state_rows(block, route_name, found, dialect)
-    data["root"] = data["states"][-1]["name"]
-    # The leaves, by path: the root state's _dc_leaves hangs each in place.
-    data["leaves"] = sorted(
-        (route.path.text, routes[route.rank], routes[route.rank]["comment"])
-        for route in found.values()
-    )
-    return data
 
 
 def host_entry(block: dict[str, Any], k: int) -> dict[str, Any]:
@@ -475,7 +385,7 @@ def hosts_data(plan: Plan, blocks: dict[str, dict[str, Any]]) -> dict[str, Any]:
     exact: dict[str, Any] = {}
     exact_port: dict[tuple[str, int], Any] = {}
     fast: dict[str, Any] = {}
-    patterns: dict[int, dict[str, dict[tuple[int, int | None], Any]]] = {}
+    patterns: dict[tuple[str, int, int | None], Any] = {}
     ported = {r.pattern.host for r in plan.hosts if r.pattern.kind == "exact" and r.pattern.port}
     for rule in plan.hosts:
         pattern = rule.pattern
@@ -489,10 +399,9 @@ def hosts_data(plan: Plan, blocks: dict[str, dict[str, Any]]) -> dict[str, Any]:
                 exact_port[(pattern.host, pattern.port)] = entry
                 fast[f"{pattern.host}:{pattern.port}"] = entry
             continue
-        key = (0 if pattern.kind == "wildcard" else len(pattern.captures), pattern.port)
+        head = 0 if pattern.kind == "wildcard" else len(pattern.captures)
         entry["captures"] = pattern.captures or None
-        suffixes = patterns.setdefault(len(pattern.suffix), {})
-        suffixes.setdefault(pattern.host, {})[key] = entry
+        patterns[(pattern.host, head, pattern.port)] = entry
     return {
         "exact": sorted(exact.items()),
         "exact_port": sorted(exact_port.items()),
@@ -501,16 +410,11 @@ def hosts_data(plan: Plan, blocks: dict[str, dict[str, Any]]) -> dict[str, Any]:
         # those that need no normalisation (which differ from the exact hosts
         # when some exact pattern names a port).
         "fast": sorted(fast.items()) if any(r.pattern.port for r in plan.hosts) else None,
-        "patterns": [
-            (
-                size,
-                [
-                    (suffix, sorted(entries.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)))
-                    for suffix, entries in sorted(patterns[size].items())
-                ],
-            )
-            for size in sorted(patterns, reverse=True)
-        ],
+        # (suffix, capture labels or 0 for "*", port) -> entry, a line each.
+        "patterns": sorted(
+            patterns.items(),
+            key=lambda kv: (-kv[0][0].count("."), kv[0][0], kv[0][1], kv[0][2] or 0),
+        ),
         "default": None if plan.default is None else host_entry(blocks[plan.default.name], 0),
     }
 
@@ -518,18 +422,16 @@ def hosts_data(plan: Plan, blocks: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def context(plan: Plan, dialect: Dialect) -> dict[str, Any]:
     """Everything a Python target's per-file template renders."""
     names = Names.of(plan, dialect.with_wsgi)
-    blocks = {b.name: block_data(b, names, plan.has_hosts, dialect) for b in plan.blocks}
+    blocks = {b.name: block_data(b, names, dialect) for b in plan.blocks}
     statuses = sorted(
         {r.target.code for b in plan.blocks for r in b.routes if isinstance(r.target, StatusTarget)}
     )
-    depths = {b["depth"] for b in blocks.values() if b["depth"]}
     ctx: dict[str, Any] = {
         "loads": list(names.loads.values()),
         "wrappers": names.wrappers(),
         "statuses": [(Names.status(c), status_line(c), c) for c in statuses],
         "blocks": [blocks[b.name] for b in plan.blocks],
         "has_hosts": plan.has_hosts,
-        "walkers": [(walker(d), d) for d in sorted(depths)],
     }
     if plan.has_hosts:
         ctx["hosts"] = hosts_data(plan, blocks)

@@ -1,12 +1,13 @@
 """``dispatchc.targets.wsgi.runtime.walk`` on its own: the walkers, the
-fallback chain and ``_dc_leaves``.
+fallback chain, and the automaton ``_dc_table`` builds.
 
 States are built here from the plan's automaton (``dispatchc.plan``) with
 recording routes, so the run time is tested without generated code: the
 walkers of ``_dc_walker(depth)`` (written out up to four segments) and the
 loop walker ``_dc_looping_walker(depth)`` agree with each other and with
-the reference matcher on random automata and paths, and ``_dc_leaves``
-builds exactly the states the plan's automaton has.
+the reference matcher on random automata and paths, and ``_dc_table``
+(python/runtime/states.py) builds exactly the states of the plan's
+automaton, a backend's projected one included.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from dispatchc.compiler import load
 from dispatchc.errors import DispatchError
 from dispatchc.plan import BlockPlan
 from dispatchc.plan.matcher import BlockChoice, path_candidates
-from dispatchc.targets.python.emit import Names, leaves
+from dispatchc.plan.upstreams import project
+from dispatchc.targets.python.emit import Names, is_static
 from dispatchc.targets.python.runtime import states
 from dispatchc.targets.wsgi.runtime import walk as rt
 
@@ -221,55 +223,67 @@ def test_fallback_runs_the_rest_of_the_chain_with_the_same_parts():
     assert nothing.status == 404
 
 
-# -- _dc_leaves ----------------------------------------------------------------------------
+# -- _dc_table --------------------------------------------------------------------------
 
 
-def test_leaves_builds_the_states_the_compiler_would_write():
-    app, other = object(), object()
-    first = ("first",)
-    rest = (("rest",),)
-    api = ({}, None, first, rest)
-    root = states._dc_leaves(
-        ({"api": api}, None, None, ()),
+def test_table_builds_a_state_per_segment_and_chains_most_specific_first():
+    app, other, root_app = object(), object(), object()
+
+    def prefix(environ, start_response, parts, host, k):  # type: ignore[no-untyped-def]
+        return rt._DC_FALLBACK
+
+    root, depth = states._dc_table(
         ("a.test", "b.test"),
-        {"/api/v1": app, "/api/v2": other},
+        {"/": root_app, "/api/v1": app, "/api/v2": other},
+        routes={"/api/{version}": prefix},
     )
-    assert root[0]["api"] is api
-    assert api[0] == {
-        "v1": ({}, None, (app, ("a.test /api/v1", "b.test /api/v1"), "/api/v1", 7), (first, *rest)),
-        "v2": (
-            {},
-            None,
-            (other, ("a.test /api/v2", "b.test /api/v2"), "/api/v2", 7),
-            (first, *rest),
-        ),
-    }
+    assert depth == 2
+    top = (root_app, ("a.test /", "b.test /"), "", 0)
+    assert root[2] == top and root[3] == ()
+    api = root[0]["api"]
+    assert api[2] == top and api[3] == () and api[1] is not None
+    v1 = api[0]["v1"]
+    # A literal before a capture: /api/v1, then /api/{version}, then /.
+    assert v1[2] == (app, ("a.test /api/v1", "b.test /api/v1"), "/api/v1", 7)
+    assert v1[3] == (prefix, top)
+    assert api[1][2] is prefix and api[1][3] == (top,)
     # A state without a route of its own passes its parent's chain on.
-    bare = states._dc_leaves(({}, None, None, rest), ("default",), {"/x": app})
-    assert bare[0]["x"][3] == rest
+    bare, _ = states._dc_table(("default",), {"/x/y": app})
+    assert bare[0]["x"][2] is None and bare[0]["x"][3] == ()
 
 
-def runtime_root(module: Any, block: BlockPlan) -> Any:
-    return module.__dict__[f"_dc_state_{block.name}"]
+def test_table_of_one_root_route_is_the_general_tables_answer():
+    app = object()
+    for hosted in (None, lambda *hit: ("hosted", *hit)):
+        quick = states._dc_table(("a.test", "b.test"), {"/": app}, hosted=hosted)
+        # The same through the general path (a route to walk, then none).
+        general = states._dc_table(
+            ("a.test", "b.test"), {"/": app}, routes={"/x": "route"}, hosted=hosted
+        )
+        assert quick == ([{}, None, general[0][2], ()], 0)
+        assert general[0][2][-4:] == (app, ("a.test /", "b.test /"), "", 0)
 
 
-def same_states(block: BlockPlan, module: Any) -> None:
-    """The module's states (leaf rows expanded by ``_dc_leaves``) have the
-    plan's children, "other" links and chains, state by state."""
-    found = leaves(block)
-    names = Names.states(block, found)
+def test_table_of_a_block_whose_host_captures_wraps_its_rows():
+    app = object()
 
-    def route_id(route: Any) -> str:
-        if route.__class__ is tuple:
-            return route[1][0]  # its dispatchc.route for the first pattern
-        return route.__name__
+    def hosted(*hit):  # type: ignore[no-untyped-def]
+        return ("hosted", *hit)
 
-    def expected_id(rank: int) -> str:
-        route = block.routes[rank]
-        written = module.__dict__.get(Names.route(block, route))
-        if written is None or written.__class__ is tuple:  # a leaf row, or a constant route
-            return block.route_name(route)
-        return Names.route(block, route)
+    root, depth = states._dc_table(("{t}.a.test",), {"/x": app}, hosted=hosted)
+    assert depth == 1
+    assert root[0]["x"][2] == ("hosted", app, ("{t}.a.test /x",), "/x", 2)
+
+
+def runtime_id(route: Any) -> str:
+    if route.__class__ is tuple:
+        return route[1][0]  # its dispatchc.route for the first pattern
+    return route.__name__
+
+
+def same_states(block: BlockPlan, root: Any, expected_id: Any) -> None:
+    """A run-time automaton (``root``) has the plan's children, "other"
+    links and chains, state by state."""
 
     def compare(state_index: int, built: Any) -> None:
         state = block.states[state_index]
@@ -277,30 +291,103 @@ def same_states(block: BlockPlan, module: Any) -> None:
         assert set(children) == {key for key, _ in state.children}
         assert (other is None) == (state.other is None)
         chain = ([first] if first is not None else []) + list(rest)
-        assert [route_id(r) for r in chain] == [expected_id(r) for r in state.chain]
-        if state.index not in found:
-            assert module.__dict__[names[state.index]] is built
+        assert [runtime_id(r) for r in chain] == [expected_id(r) for r in state.chain]
         for key, child in state.children:
             compare(child, children[key])
         if state.other is not None:
             compare(state.other, other)
 
-    compare(block.root.index, runtime_root(module, block))
+    compare(block.root.index, root)
 
 
 @settings(max_examples=80, deadline=None)
-@given(blocks(max_segments=3), st.sets(st.sampled_from(["a", "b", "c", "x"]), max_size=3))
-def test_leaves_expand_to_exactly_the_plans_automaton(block, extra):
-    # Add leaf-shaped routes (literal, nothing else below them) beside the
-    # random ones, as a table of mounts has.
-    text = "".join(f"{r.path.text} -> m:app\n" for r in block.routes)
-    text += "".join(f"/mount/{name} -> m:app\n" for name in sorted(extra))
+@given(
+    blocks(max_segments=3),
+    st.sets(st.sampled_from(["a", "b", "c", "x"]), max_size=3),
+    st.integers(0, 7),
+)
+def test_a_modules_tables_are_exactly_the_plans_automaton(block, extra, salt):
+    # Mounts (literal, nothing below them) beside the random routes, as a
+    # table of mounts has; some routes are factories (written as functions).
+    lines = [f"{r.path.text} -> m:app" for r in block.routes]
+    lines += [f"/mount/{name} -> m:app" for name in sorted(extra)]
+    lines = [
+        line.replace("m:app", "m:make()") if zlib.crc32(repr((salt, i)).encode()) % 3 == 0 else line
+        for i, line in enumerate(lines)
+    ]
+    text = "".join(line + "\n" for line in lines)
     try:
         plan = load("routes.disp", text.encode("utf-8")).plan
     except DispatchError:
         assume(False)
     assert plan is not None
-    with temporary_targets(app=lambda e, s: [b""]) as module:
+    with temporary_targets(app=lambda e, s: [b""], make=lambda: None) as module:
         code = compile_text(text.replace("m:", module.__name__ + ":"))
         generated = load_module(code)
-    same_states(plan.blocks[0], generated)
+    (block,) = plan.blocks
+    root, depth = generated._dc_table_default
+    assert depth == block.depth
+
+    def expected_id(rank: int) -> str:
+        route = block.routes[rank]
+        if is_static(block, route):  # a row of the table
+            return block.route_name(route)
+        return Names.route(block, route)
+
+    same_states(block, root, expected_id)
+
+
+@settings(max_examples=80, deadline=None)
+@given(blocks(max_segments=3), st.integers(0, 255))
+def test_a_backends_table_is_the_projected_automaton(block, mask):
+    """Given the paths other upstreams serve and the 421 responder,
+    ``_dc_table`` builds the chains ``plan.upstreams.project`` computes:
+    routes of others skipped before the backend's first, the responder
+    after it (and for an empty chain)."""
+    owner = {}
+    text = ""
+    for i, route in enumerate(block.routes):
+        upstream = "a" if mask >> (i % 8) & 1 else "b"
+        owner[f"m:app{i}"] = upstream
+        text += f"{route.path.text} -> m:app{i}\n"
+    plan = load("routes.disp", text.encode("utf-8")).plan
+    assert plan is not None
+    projected = project(plan, owner, "a").blocks[0]
+    assert projected.elsewhere is not None
+    misdirected = object()
+    rows = {
+        "/" + "/".join(s.literal or "{" + str(s.capture) + "}" for s in r.path.segments): r
+        for r in projected.routes
+    }
+    elsewhere = tuple(
+        "/" + "/".join(s.literal or "{" + str(s.capture) + "}" for s in p.segments)
+        for p in projected.elsewhere
+    )
+    root, depth = states._dc_table(
+        ("default",),
+        {},
+        routes={path: (path, (projected.route_name(r),)) for path, r in rows.items()},
+        elsewhere=elsewhere,
+        misdirected=(misdirected, ("421",)),
+    )
+    assert depth == projected.depth
+
+    def expected_id(rank: int) -> str:
+        if rank == len(projected.routes):
+            return "421"
+        return projected.route_name(projected.routes[rank])
+
+    def compare(state_index: int, built: Any, level: int) -> None:
+        state = projected.states[state_index]
+        children, other, first, rest = built
+        chain = [first, *rest]
+        assert [r[1][0] for r in chain] == [expected_id(r) for r in state.chain]
+        if level == depth:  # the walkers go no deeper
+            return
+        assert set(children) == {key for key, _ in state.children}
+        for key, child in state.children:
+            compare(child, children[key], level + 1)
+        if state.other is not None:
+            compare(state.other, other, level + 1)
+
+    compare(projected.root.index, root, 0)

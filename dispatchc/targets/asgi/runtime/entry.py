@@ -8,10 +8,22 @@ False for a response of dispatchc's own, a 400 or a 404 (``state``).
 """
 
 from ...python.runtime.hosts import _dc_lookup, _dc_lookup_by_port, _dc_normal_host, _dc_split_host
+from ...python.runtime.states import _DC_NO_CAPTURES
 from .lifespan import _dc_lifespan, _dc_states
 from .responses import _dc_bad_request, _dc_not_found
 from .tables import _DC_FAST, _DC_MEMO_SIZE, _dc_hosts
-from .walk import _dc_base, _dc_state_of
+from .walk import _dc_base, _dc_shared_walker, _dc_state_of
+
+
+def _dc_entry(table, k=0):
+    """The host entry of a block's table (``_dc_table``) for the block's
+    pattern ``k``: its depth's walker; None (and the app, and its
+    ``dispatchc.route``) when its one route always answers."""
+    root, depth = table
+    hit = root[2]
+    if not depth and hit.__class__ is tuple and not root[3]:
+        return (None, hit[0], hit[1][k], 0)
+    return (_dc_shared_walker(depth), root, _DC_NO_CAPTURES, k)
 
 
 def _dc_host(scope, raw):

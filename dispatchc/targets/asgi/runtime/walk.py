@@ -28,6 +28,9 @@ from ...python.runtime.states import _DC_FALLBACK, _DC_NO_CAPTURES
 from .lifespan import _dc_lifespan, _dc_states
 from .responses import _dc_not_found
 
+#: Walkers made so far, by depth: the blocks as deep share one.
+_DC_WALKERS = {}
+
 
 def _dc_base(scope, base, path):
     """``(root path, route path)`` of a request whose ``root_path`` is
@@ -54,29 +57,23 @@ def _dc_path_params(old, captures):
     return dict(captures)
 
 
-class _DcHostedRoute:
-    """A route of a block whose host patterns capture labels, that needs
-    nothing else from the request: the host's captures are its
-    ``path_params``. The walkers call it as a route function; a tuple would
-    cost every other route a test of the host's captures."""
+def _dc_hosted(app, names, script, cut):
+    """A route that needs nothing from the request but the host's captures
+    (its block's patterns capture labels), which become its
+    ``path_params``: a function, as the walkers call any route but a tuple
+    (a tuple would cost every other route a test of them)."""
 
-    __slots__ = ("_app", "_cut", "_names", "_script")
-
-    def __init__(self, app, names, script, cut):
-        self._app = app
-        self._names = names
-        self._script = script
-        self._cut = cut
-
-    def __call__(self, scope, receive, send, parts, host, k, base, path):
-        scope["dispatchc.route"] = self._names[k]
+    def route(scope, receive, send, parts, host, k, base, path):
+        scope["dispatchc.route"] = names[k]
         if host:  # an exact pattern of the same block captures nothing
             scope["path_params"] = _dc_path_params(scope.get("path_params"), host)
-        if self._cut:
-            scope["root_path"] = base + self._script
+        if cut:
+            scope["root_path"] = base + script
         if _dc_states:
-            _dc_state_of(scope, self._app)
-        return self._app(scope, receive, send)
+            _dc_state_of(scope, app)
+        return app(scope, receive, send)
+
+    return route
 
 
 async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path):
@@ -113,6 +110,22 @@ def _dc_state_of(scope, app):
     state = _dc_states.get(id(app))
     if state is not None and "state" in scope:
         scope["state"] = dict(state)
+
+
+def _dc_application(table):
+    """``application`` of a file without host blocks: the walker of its
+    default block's table (``_dc_table``), starting from its root, which
+    also answers the lifespan events."""
+    root, depth = table
+    return _dc_walker(depth, root, True)
+
+
+def _dc_shared_walker(depth):
+    """The walker for ``depth``, made once for all the blocks as deep."""
+    walk = _DC_WALKERS.get(depth)
+    if walk is None:
+        walk = _DC_WALKERS[depth] = _dc_walker(depth)
+    return walk
 
 
 def _dc_walker(depth, root=None, entry=False):

@@ -61,6 +61,18 @@ def _dc_normal_host(name, port, default_port):
     return name, port
 
 
+def _dc_patterns(patterns):
+    """``_DC_PATTERNS`` from the host patterns with literal labels, a line
+    each in the module: ``{(suffix, capture labels or 0 for "*", port):
+    (host entry, capture names or None)}``, grouped by the suffix's labels,
+    longest first."""
+    sizes = {}
+    for (suffix, head, port), found in patterns.items():
+        suffixes = sizes.setdefault(suffix.count(".") + 1, {})
+        suffixes.setdefault(suffix, {})[(head, port)] = found
+    return tuple(sorted(sizes.items(), reverse=True))
+
+
 def _dc_match_patterns(host, port):
     """The entry of the most specific pattern with literal labels that
     matches, with the host's captures; else the default block's."""

@@ -11,7 +11,21 @@ from ...python.runtime.hosts import _dc_lookup, _dc_lookup_by_port, _dc_normal_h
 from ...python.runtime.states import _DC_FALLBACK, _DC_NO_CAPTURES
 from .responses import _dc_bad_request, _dc_not_found
 from .tables import _DC_FAST, _DC_MEMO_SIZE, _dc_hosts
-from .walk import _dc_fallback
+from .walk import _dc_fallback, _dc_shared_walker
+
+
+def _dc_entry(table, k=0):
+    """The host entry of a block's table (``_dc_table``) for the block's
+    pattern ``k``: its depth's walker; False for a block of ``/`` routes
+    only; None (and the app, and its ``dispatchc.route``) when its one
+    route always answers."""
+    root, depth = table
+    if depth:
+        return (_dc_shared_walker(depth), root, _DC_NO_CAPTURES, k)
+    hit = root[2]
+    if hit.__class__ is tuple and not root[3]:
+        return (None, hit[0], hit[1][k], 0)
+    return (False, root, _DC_NO_CAPTURES, k)
 
 
 def _dc_host(environ):

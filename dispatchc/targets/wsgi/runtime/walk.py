@@ -25,6 +25,9 @@ from collections.abc import Mapping
 from ...python.runtime.states import _DC_FALLBACK, _DC_NO_CAPTURES
 from .responses import _dc_not_found
 
+#: Walkers made so far, by depth: the blocks as deep share one.
+_DC_WALKERS = {}
+
 
 def _dc_routing_args(old, captures):
     """``wsgiorg.routing_args`` with a route's captures: an ``(args, kwargs)``
@@ -40,32 +43,25 @@ def _dc_routing_args(old, captures):
     return (), dict(captures)  # never the caller's dict: it may be the host entry's
 
 
-class _DcHostedRoute:
-    """A route of a block whose host patterns capture labels, that needs
-    nothing else from the request: the host's captures are its
-    ``wsgiorg.routing_args`` (a copy: the host entry keeps its own). The
-    walkers call it as a route function; a tuple would cost every other
-    route a test of the host's captures."""
+def _dc_hosted(app, names, script, cut):
+    """A route that needs nothing from the request but the host's captures
+    (its block's patterns capture labels), which become its
+    ``wsgiorg.routing_args``: a function, as the walkers call any route
+    but a tuple (a tuple would cost every other route a test of them)."""
 
-    __slots__ = ("_app", "_cut", "_names", "_script")
-
-    def __init__(self, app, names, script, cut):
-        self._app = app
-        self._names = names
-        self._script = script
-        self._cut = cut
-
-    def __call__(self, environ, start_response, parts, host, k):
-        environ["dispatchc.route"] = self._names[k]
+    def route(environ, start_response, parts, host, k):
+        environ["dispatchc.route"] = names[k]
         if host:  # an exact pattern of the same block captures nothing
-            old = environ.get("wsgiorg.routing_args")
+            old = environ.get("wsgiorg.routing_args")  # the entry keeps its own host dict:
             environ["wsgiorg.routing_args"] = (
                 ((), host.copy()) if old is None else _dc_routing_args(old, host)
             )
-        if self._cut:
-            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + self._script
-            environ["PATH_INFO"] = environ["PATH_INFO"][self._cut :]
-        return self._app(environ, start_response)
+        if cut:
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+            environ["PATH_INFO"] = environ["PATH_INFO"][cut:]
+        return app(environ, start_response)
+
+    return route
 
 
 def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
@@ -82,6 +78,21 @@ def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
         if response is not _DC_FALLBACK:
             return response
     return _dc_not_found(environ, start_response)
+
+
+def _dc_application(table):
+    """``application`` of a file without host blocks: the walker of its
+    default block's table (``_dc_table``), starting from its root."""
+    root, depth = table
+    return _dc_walker(depth, root)
+
+
+def _dc_shared_walker(depth):
+    """The walker for ``depth``, made once for all the blocks as deep."""
+    walk = _DC_WALKERS.get(depth)
+    if walk is None:
+        walk = _DC_WALKERS[depth] = _dc_walker(depth)
+    return walk
 
 
 def _dc_walker(depth, root=None):

@@ -75,6 +75,18 @@ def _dc_normal_host(name, port, default_port):
     return name, port
 
 
+def _dc_patterns(patterns):
+    """``_DC_PATTERNS`` from the host patterns with literal labels, a line
+    each in the module: ``{(suffix, capture labels or 0 for "*", port):
+    (host entry, capture names or None)}``, grouped by the suffix's labels,
+    longest first."""
+    sizes = {}
+    for (suffix, head, port), found in patterns.items():
+        suffixes = sizes.setdefault(suffix.count(".") + 1, {})
+        suffixes.setdefault(suffix, {})[(head, port)] = found
+    return tuple(sorted(sizes.items(), reverse=True))
+
+
 def _dc_match_patterns(host, port):
     """The entry of the most specific pattern with literal labels that
     matches, with the host's captures; else the default block's."""
@@ -212,31 +224,166 @@ _DC_NO_CAPTURES = {}
 _DC_FALLBACK = object()
 
 
-def _dc_leaves(root, prefixes, leaves, route=None):
-    """A block's root state, with a state for each of its routes given as
-    rows, ``{path: app}``: literal routes that need no state of their own in
-    the module (see ``dispatchc.targets.python.emit.leaves``), one line
-    each. Each row's state is what the compiler would have written out for
-    it, hung under its parent, found by the path's literal segments (rows
-    come sorted by path, so a row's parent row comes first). ``prefixes``:
-    the host part of ``dispatchc.route`` for each pattern of the block.
-    ``route``: what makes a row's route of ``(app, names, script, cut)``,
-    when it is not that tuple itself (a block whose patterns capture)."""
+def _dc_table(prefixes, apps, routes=None, hosted=None, elsewhere=(), misdirected=None):
+    """A block's automaton, built when the module is imported from its
+    routes by path: ``(root state, depth)``, ``depth`` being the segments
+    of its longest route (how far a request walks; in a backend, of its
+    own routes: no other upstream's route below them changes an answer).
+
+    It is the automaton the compiler plans (``dispatchc.plan.automaton``):
+    a trie of the paths' segments (``{name}`` is a capture: any non-empty
+    segment), determinised into a tree of states. A state's chain is the
+    routes of the paths that end in it, most specific first (at equal
+    length a literal before a capture at the first place they differ,
+    SPEC §3), then its parent's chain. So the module writes each route
+    once, as a line of its block's table, and adding or removing one
+    changes that line only.
+
+    ``prefixes``: the host part of ``dispatchc.route`` for each pattern of
+    the block. ``apps``: ``{path: app}`` for the routes that need nothing
+    but constants and whose path is what SCRIPT_NAME gains (``/`` gains
+    nothing); made ``(app, names, script, cut)``, or ``hosted(...)`` of
+    that in a block whose patterns capture labels. ``routes``: ``{path:
+    route}`` for the others, written out by the module. ``elsewhere``:
+    paths of routes another upstream serves, in a backend's module (SPEC
+    §10): a chain that meets one before any route of this backend skips
+    it, one that meets it after ends there with ``misdirected`` (the 421
+    responder), and an empty chain is ``misdirected`` alone."""
+    if len(apps) == 1 and not routes and misdirected is None and "/" in apps:
+        # The most common block of all: one "/" route, nothing to walk.
+        names = tuple([prefix + " /" for prefix in prefixes])
+        hit = (apps["/"], names, "", 0)
+        return [{}, None, hit if hosted is None else hosted(*hit), ()], 0
     heads = [prefix + " " for prefix in prefixes]
-    parent_path = None
-    for path, app in leaves.items():
-        base, _, segment = path.rpartition("/")
-        if base != parent_path:  # a new parent (rows of one parent come together)
-            parent = root
-            for step in base.split("/")[1:]:
-                parent = parent[0][step]
-            parent_path = base
-            children = parent[0]
-            chain = parent[3] if parent[2] is None else (parent[2], *parent[3])
-        names = tuple([head + path for head in heads])
-        hit = (app, names, path, len(path))
-        children[segment] = ({}, None, hit if route is None else route(*hit), chain)
-    return root
+    away = object()  # a route of another upstream
+    rows = []
+    for path, app in apps.items():
+        script = "" if path == "/" else path
+        names = (heads[0] + path,) if len(heads) == 1 else tuple([head + path for head in heads])
+        if hosted is None:
+            rows.append((path, (app, names, script, len(script))))
+        else:
+            rows.append((path, hosted(app, names, script, len(script))))
+    if routes:
+        rows.extend(routes.items())
+    rows.extend([(path, away) for path in elsewhere])
+    # The trie: a node is [literal children, the capture child, its route,
+    # its route's segments]. Without captures it is the automaton itself.
+    trie = [{}, None, None, None]
+    depth = 0
+    captures = False
+    for path, hit in rows:
+        node = trie
+        segments = path[1:].split("/") if path != "/" else ()
+        if "{" in path:
+            captures = True
+            for segment in segments:
+                if segment[0] == "{":
+                    child = node[1]
+                    if child is None:
+                        child = node[1] = [{}, None, None, None]
+                else:
+                    child = node[0].get(segment)
+                    if child is None:
+                        child = node[0][segment] = [{}, None, None, None]
+                node = child
+        else:
+            for segment in segments:
+                children = node[0]
+                child = children.get(segment)
+                if child is None:
+                    child = children[segment] = [{}, None, None, None]
+                node = child
+        node[2] = hit
+        node[3] = segments
+        if len(segments) > depth and hit is not away:  # no request walks past
+            depth = len(segments)
+
+    def ends(chain):
+        """A state's (first, rest); in a backend, projected."""
+        if misdirected is not None:
+            kept = []
+            for hit in chain:
+                if hit is away:
+                    if kept:
+                        kept.append(misdirected)
+                        break
+                else:
+                    kept.append(hit)
+            chain = kept or (misdirected,)
+        return (chain[0], chain[1:]) if chain else (None, ())
+
+    if not captures:
+        # Each node is a state: its chain is its route, then its parent's.
+        stack = [(trie, ())]
+        while stack:
+            node, chain = stack.pop()
+            if node[2] is not None:
+                chain = (node[2], *chain)
+            if misdirected is None:
+                if chain:
+                    node[2] = chain[0]
+                    node[3] = chain[1:]
+                else:
+                    node[3] = ()
+            else:
+                node[2], node[3] = ends(chain)
+            for child in node[0].values():
+                stack.append((child, chain))
+        return trie, depth
+
+    # The states, top down (iteratively: paths may be deep): a frame is
+    # (trie nodes, the parent's chain, the parent state, the segment that
+    # leads here or None for the parent's "other"). A state is a list, so
+    # that its children can be hung in it once they are made.
+    root = None
+    stack = [([trie], (), None, None)]
+    while stack:
+        nodes, chain, parent, step = stack.pop()
+        children = {}
+        state = [children, None, None, ()]
+        if len(nodes) == 1:
+            node = nodes[0]
+            if node[2] is not None:
+                chain = (node[2], *chain)
+            capture = node[1]
+            if capture is None:
+                for segment, child in node[0].items():
+                    stack.append(([child], chain, state, segment))
+            else:
+                for segment, child in node[0].items():
+                    stack.append(([child, capture], chain, state, segment))
+                stack.append(([capture], chain, state, None))
+        else:
+            own = sorted([node for node in nodes if node[2] is not None], key=_dc_first)
+            chain = (*[node[2] for node in own], *chain)
+            below = [node[1] for node in nodes if node[1] is not None]
+            found = {}
+            for node in nodes:
+                for segment, child in node[0].items():
+                    found.setdefault(segment, []).append(child)
+            for segment, some in found.items():
+                stack.append((some + below, chain, state, segment))
+            if below:
+                stack.append((below, chain, state, None))
+        state[2], state[3] = ends(chain)
+        if parent is None:
+            root = state
+        elif step is None:
+            parent[1] = state
+        else:
+            parent[0][step] = state
+    return root, depth
+
+
+def _dc_first(node):
+    """The order of a state's own routes (as many segments each): literal
+    before capture at the first segment where they differ."""
+    return [segment[0] == "{" for segment in node[3]]
+
+
+#: Walkers made so far, by depth: the blocks as deep share one.
+_DC_WALKERS = {}
 
 
 def _dc_routing_args(old, captures):
@@ -253,32 +400,25 @@ def _dc_routing_args(old, captures):
     return (), dict(captures)  # never the caller's dict: it may be the host entry's
 
 
-class _DcHostedRoute:
-    """A route of a block whose host patterns capture labels, that needs
-    nothing else from the request: the host's captures are its
-    ``wsgiorg.routing_args`` (a copy: the host entry keeps its own). The
-    walkers call it as a route function; a tuple would cost every other
-    route a test of the host's captures."""
+def _dc_hosted(app, names, script, cut):
+    """A route that needs nothing from the request but the host's captures
+    (its block's patterns capture labels), which become its
+    ``wsgiorg.routing_args``: a function, as the walkers call any route
+    but a tuple (a tuple would cost every other route a test of them)."""
 
-    __slots__ = ("_app", "_cut", "_names", "_script")
-
-    def __init__(self, app, names, script, cut):
-        self._app = app
-        self._names = names
-        self._script = script
-        self._cut = cut
-
-    def __call__(self, environ, start_response, parts, host, k):
-        environ["dispatchc.route"] = self._names[k]
+    def route(environ, start_response, parts, host, k):
+        environ["dispatchc.route"] = names[k]
         if host:  # an exact pattern of the same block captures nothing
-            old = environ.get("wsgiorg.routing_args")
+            old = environ.get("wsgiorg.routing_args")  # the entry keeps its own host dict:
             environ["wsgiorg.routing_args"] = (
                 ((), host.copy()) if old is None else _dc_routing_args(old, host)
             )
-        if self._cut:
-            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + self._script
-            environ["PATH_INFO"] = environ["PATH_INFO"][self._cut :]
-        return self._app(environ, start_response)
+        if cut:
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+            environ["PATH_INFO"] = environ["PATH_INFO"][cut:]
+        return app(environ, start_response)
+
+    return route
 
 
 def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
@@ -295,6 +435,233 @@ def _dc_fallback(environ, start_response, routes, parts, host, path_info, k):
         if response is not _DC_FALLBACK:
             return response
     return _dc_not_found(environ, start_response)
+
+
+def _dc_shared_walker(depth):
+    """The walker for ``depth``, made once for all the blocks as deep."""
+    walk = _DC_WALKERS.get(depth)
+    if walk is None:
+        walk = _DC_WALKERS[depth] = _dc_walker(depth)
+    return walk
+
+
+def _dc_walker(depth, root=None):
+    """A walker for paths of up to ``depth`` segments: the steps written out
+    up to four (a loop costs more than the lookups), a loop beyond. Called
+    with the request's arguments only, it starts from ``root``."""
+    if depth == 0:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, None, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], None, host, "", k)
+            return response
+
+    elif depth == 1:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 2)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 2:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 3)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 3:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 4)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+
+    elif depth == 4:
+
+        def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+            path_info = environ.get("PATH_INFO", "")
+            parts = path_info.split("/", 5)
+            if len(parts) > 1 and not parts[0]:
+                segment = parts[1]
+                child = state[0].get(segment)
+                if child is None and segment:
+                    child = state[1]
+                if child is not None:
+                    state = child
+                    if len(parts) > 2:
+                        segment = parts[2]
+                        child = state[0].get(segment)
+                        if child is None and segment:
+                            child = state[1]
+                        if child is not None:
+                            state = child
+                            if len(parts) > 3:
+                                segment = parts[3]
+                                child = state[0].get(segment)
+                                if child is None and segment:
+                                    child = state[1]
+                                if child is not None:
+                                    state = child
+                                    if len(parts) > 4:
+                                        segment = parts[4]
+                                        child = state[0].get(segment)
+                                        if child is None and segment:
+                                            child = state[1]
+                                        if child is not None:
+                                            state = child
+            hit = state[2]
+            if hit.__class__ is tuple:
+                app, names, script, cut = hit
+                environ["dispatchc.route"] = names[k]
+                if cut:
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                    environ["PATH_INFO"] = path_info[cut:]
+                return app(environ, start_response)
+            if hit is None:
+                return _dc_not_found(environ, start_response)
+            response = hit(environ, start_response, parts, host, k)
+            if response is _DC_FALLBACK:
+                return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+            return response
+    else:
+        return _dc_looping_walker(depth, root)
+    return walk
+
+
+def _dc_looping_walker(depth, root=None):
+    """The walker of ``_dc_walker`` for any depth, with a loop."""
+
+    def walk(environ, start_response, state=root, host=_DC_NO_CAPTURES, k=0):
+        path_info = environ.get("PATH_INFO", "")
+        parts = path_info.split("/", depth + 1)
+        if not parts[0]:
+            for segment in parts[1 : depth + 1]:
+                child = state[0].get(segment)
+                if child is None:
+                    child = state[1]
+                    if child is None or not segment:
+                        break
+                state = child
+        hit = state[2]
+        if hit.__class__ is tuple:
+            app, names, script, cut = hit
+            environ["dispatchc.route"] = names[k]
+            if cut:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + script
+                environ["PATH_INFO"] = path_info[cut:]
+            return app(environ, start_response)
+        if hit is None:
+            return _dc_not_found(environ, start_response)
+        response = hit(environ, start_response, parts, host, k)
+        if response is _DC_FALLBACK:
+            return _dc_fallback(environ, start_response, state[3], parts, host, path_info, k)
+        return response
+
+    return walk
+
+
+def _dc_entry(table, k=0):
+    """The host entry of a block's table (``_dc_table``) for the block's
+    pattern ``k``: its depth's walker; False for a block of ``/`` routes
+    only; None (and the app, and its ``dispatchc.route``) when its one
+    route always answers."""
+    root, depth = table
+    if depth:
+        return (_dc_shared_walker(depth), root, _DC_NO_CAPTURES, k)
+    hit = root[2]
+    if hit.__class__ is tuple and not root[3]:
+        return (None, hit[0], hit[1][k], 0)
+    return (False, root, _DC_NO_CAPTURES, k)
 
 
 def _dc_host(environ):
@@ -346,27 +713,49 @@ _dc_status_404 = _DcStatus('404 Not Found')
 _dc_status_421 = _DcStatus('421 Misdirected Request')
 
 # -- host 127.0.0.1:8000, [::1] ------------------------------------------------
-# / -> local:application: answers every request (see the host entries)
+
+_dc_table_127_0_0_1_8000 = _dc_table(
+    ('127.0.0.1:8000', '[::1]'),
+    {
+        '/': _dc_app_local__application,  # / -> local:application
+    },
+)
 
 # -- host api.example.com:8080 -------------------------------------------------
-# / -> api:application: answers every request (see the host entries)
+
+_dc_table_api_example_com_8080 = _dc_table(
+    ('api.example.com:8080',),
+    {
+        '/': _dc_app_api__application,  # / -> api:application
+    },
+)
 
 # -- host api.example.com ------------------------------------------------------
-# / -> status 404: answers every request (see the host entries)
+
+_dc_table_api_example_com = _dc_table(
+    ('api.example.com',),
+    {
+        '/': _dc_status_404,  # / -> status 404
+    },
+)
 
 # -- host example.com, www.example.com -----------------------------------------
-# / -> website:application: answers every request (see the host entries)
+
+_dc_table_example_com = _dc_table(
+    ('example.com', 'www.example.com'),
+    {
+        '/': _dc_app_website__application,  # / -> website:application
+    },
+)
 
 # -- host xn--bcher-kva.example, {shop}.xn--bcher-kva.example ------------------
 
-# / -> books:application
-_dc_route_xn_bcher_kva_example__root = _DcHostedRoute(_dc_app_books__application, ('xn--bcher-kva.example /', '{shop}.xn--bcher-kva.example /'), '', 0)
-
-_dc_state_xn_bcher_kva_example = _dc_leaves(
-    ({}, None, _dc_route_xn_bcher_kva_example__root, ()),
+_dc_table_xn_bcher_kva_example = _dc_table(
     ('xn--bcher-kva.example', '{shop}.xn--bcher-kva.example'),
     {
+        '/': _dc_app_books__application,  # / -> books:application
     },
+    hosted=_dc_hosted,
 )
 
 # -- host {tenant}.{region}.example.com ----------------------------------------
@@ -384,22 +773,21 @@ def _dc_route_tenant_region_example_com__root(environ, start_response, parts, ho
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.{region}.example.com /'
-    old = environ.get("wsgiorg.routing_args")
-    if old is None:
-        environ["wsgiorg.routing_args"] = ((), host.copy())  # the entry keeps its own
-    else:
-        environ["wsgiorg.routing_args"] = _dc_routing_args(old, host)
+    old = environ.get("wsgiorg.routing_args")  # the entry keeps its own host dict:
+    environ["wsgiorg.routing_args"] = ((), host.copy()) if old is None else _dc_routing_args(old, host)
     return app(environ, start_response)
 
 
 _dc_cache_tenant_region_example_com__root = _DcCache(_dc_factory_tenants__make_regional, 1024, 2, 'tenants:make_regional')
 _dc_apps_tenant_region_example_com__root = _dc_cache_tenant_region_example_com__root.apps
 
-_dc_state_tenant_region_example_com = _dc_leaves(
-    ({}, None, _dc_route_tenant_region_example_com__root, ()),
+_dc_table_tenant_region_example_com = _dc_table(
     ('{tenant}.{region}.example.com',),
-    {
+    {},
+    routes={
+        '/': _dc_route_tenant_region_example_com__root,
     },
+    hosted=_dc_hosted,
 )
 
 # -- host {tenant}.example.com -------------------------------------------------
@@ -408,80 +796,81 @@ _dc_state_tenant_region_example_com = _dc_leaves(
 # / -> tenants:make_app(tenant)
 def _dc_route_tenant_example_com__root(environ, start_response, parts, host, k):
     v0 = host['tenant']
-    key = v0
     try:
-        app = _dc_apps_tenant_example_com__root[key]
+        app = _dc_apps_tenant_example_com__root[v0]
     except KeyError:  # not made yet, or dropped from the cache
-        app = _dc_cache_tenant_example_com__root.create(key)
+        app = _dc_cache_tenant_example_com__root.create(v0)
         if app is None:
             return _DC_FALLBACK
     environ["dispatchc.route"] = '{tenant}.example.com /'
-    old = environ.get("wsgiorg.routing_args")
-    if old is None:
-        environ["wsgiorg.routing_args"] = ((), host.copy())  # the entry keeps its own
-    else:
-        environ["wsgiorg.routing_args"] = _dc_routing_args(old, host)
+    old = environ.get("wsgiorg.routing_args")  # the entry keeps its own host dict:
+    environ["wsgiorg.routing_args"] = ((), host.copy()) if old is None else _dc_routing_args(old, host)
     return app(environ, start_response)
 
 
 _dc_cache_tenant_example_com__root = _DcCache(_dc_factory_tenants__make_app, 1024, 1, 'tenants:make_app')
 _dc_apps_tenant_example_com__root = _dc_cache_tenant_example_com__root.apps
 
-_dc_state_tenant_example_com = _dc_leaves(
-    ({}, None, _dc_route_tenant_example_com__root, ()),
+_dc_table_tenant_example_com = _dc_table(
     ('{tenant}.example.com',),
-    {
+    {},
+    routes={
+        '/': _dc_route_tenant_example_com__root,
     },
+    hosted=_dc_hosted,
 )
 
 # -- host *.example.com --------------------------------------------------------
-# / -> status 421: answers every request (see the host entries)
+
+_dc_table_any_example_com = _dc_table(
+    ('*.example.com',),
+    {
+        '/': _dc_status_421,  # / -> status 421
+    },
+)
 
 # -- default -------------------------------------------------------------------
-# / -> status 404: answers every request (see the host entries)
+
+_dc_table_default = _dc_table(
+    ('default',),
+    {
+        '/': _dc_status_404,  # / -> status 404
+    },
+)
 
 # -- hosts ----------------------------------------------------------------------
-# A host entry is (walker, root state, host captures, pattern index), with
-# False for a walker when the block has "/" routes only; or (None, app,
-# dispatchc.route, 0) for a block whose one route always answers.
+# Each host's entry: its block's table, for the pattern that matched (_dc_entry).
 _DC_EXACT = {
-    '[::1]': (None, _dc_app_local__application, '[::1] /', 0),
-    'api.example.com': (None, _dc_status_404, 'api.example.com /', 0),
-    'example.com': (None, _dc_app_website__application, 'example.com /', 0),
-    'www.example.com': (None, _dc_app_website__application, 'www.example.com /', 0),
-    'xn--bcher-kva.example': (False, _dc_state_xn_bcher_kva_example, _DC_NO_CAPTURES, 0),
+    '[::1]': _dc_entry(_dc_table_127_0_0_1_8000, 1),
+    'api.example.com': _dc_entry(_dc_table_api_example_com),
+    'example.com': _dc_entry(_dc_table_example_com),
+    'www.example.com': _dc_entry(_dc_table_example_com, 1),
+    'xn--bcher-kva.example': _dc_entry(_dc_table_xn_bcher_kva_example),
 }
 _DC_EXACT_PORT = {
-    ('127.0.0.1', 8000): (None, _dc_app_local__application, '127.0.0.1:8000 /', 0),
-    ('api.example.com', 8080): (None, _dc_app_api__application, 'api.example.com:8080 /', 0),
+    ('127.0.0.1', 8000): _dc_entry(_dc_table_127_0_0_1_8000),
+    ('api.example.com', 8080): _dc_entry(_dc_table_api_example_com_8080),
 }
-# (literal labels, {suffix: {(capture labels, or 0 for "*", port): (entry,
-# capture names)}}), longest suffix first.
-_DC_PATTERNS = (
-    (
-        2,
-        {
-            'example.com': {
-                (0, None): ((None, _dc_status_421, '*.example.com /', 0), None),
-                (1, None): ((False, _dc_state_tenant_example_com, _DC_NO_CAPTURES, 0), ('tenant',)),
-                (2, None): ((False, _dc_state_tenant_region_example_com, _DC_NO_CAPTURES, 0), ('tenant', 'region')),
-            },
-            'xn--bcher-kva.example': {
-                (1, None): ((False, _dc_state_xn_bcher_kva_example, _DC_NO_CAPTURES, 1), ('shop',)),
-            },
-        },
-    ),
+# Host patterns with literal labels: (suffix, capture labels or 0 for "*",
+# port): (entry, capture names).
+_DC_PATTERNS = _dc_patterns(
+    {
+        ('example.com', 0, None): (_dc_entry(_dc_table_any_example_com), None),
+        ('example.com', 1, None): (_dc_entry(_dc_table_tenant_example_com), ('tenant',)),
+        ('example.com', 2, None): (_dc_entry(_dc_table_tenant_region_example_com), ('tenant', 'region')),
+        ('xn--bcher-kva.example', 1, None): (_dc_entry(_dc_table_xn_bcher_kva_example, 1), ('shop',)),
+    }
 )
-_DC_DEFAULT = (None, _dc_status_404, 'default /', 0)
+_DC_DEFAULT = _dc_entry(_dc_table_default)
 # Raw Host headers that need no normalisation: exact hosts as written (a
 # pattern names a port, so nothing else is remembered).
 _DC_FAST = {
-    '127.0.0.1:8000': (None, _dc_app_local__application, '127.0.0.1:8000 /', 0),
-    '[::1]': (None, _dc_app_local__application, '[::1] /', 0),
-    'api.example.com:8080': (None, _dc_app_api__application, 'api.example.com:8080 /', 0),
-    'example.com': (None, _dc_app_website__application, 'example.com /', 0),
-    'www.example.com': (None, _dc_app_website__application, 'www.example.com /', 0),
-    'xn--bcher-kva.example': (False, _dc_state_xn_bcher_kva_example, _DC_NO_CAPTURES, 0),
+    '127.0.0.1:8000': _dc_entry(_dc_table_127_0_0_1_8000),
+    '[::1]': _dc_entry(_dc_table_127_0_0_1_8000, 1),
+    'api.example.com:8080': _dc_entry(_dc_table_api_example_com_8080),
+    'example.com': _dc_entry(_dc_table_example_com),
+    'www.example.com': _dc_entry(_dc_table_example_com, 1),
+    'xn--bcher-kva.example': _dc_entry(_dc_table_xn_bcher_kva_example),
 }
 _dc_hosts = _DC_FAST
 _dc_select = _dc_select_by_port
