@@ -14,7 +14,9 @@ import difflib
 import os
 import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from . import targets
 from ._version import __version__
@@ -44,13 +46,29 @@ class _Parser(argparse.ArgumentParser):
 
 class _CommandParser(_Parser):
     """A subcommand's parser reports its own unknown arguments, with its own
-    usage line (argparse would pass them up to ``dispatchc``'s)."""
+    usage line (argparse would pass them up to ``dispatchc``'s). Its epilog
+    may be made only when its help is shown (``epilog_of``)."""
+
+    def __init__(self, *args: Any, epilog_of: Callable[[], str] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.epilog_of = epilog_of
+
+    def format_help(self) -> str:
+        if self.epilog_of is not None:
+            self.epilog = self.epilog_of()
+        return super().format_help()
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
         namespace, extras = super().parse_known_args(args, namespace)
         if extras:
             self.error(f"unrecognized arguments: {' '.join(extras)}")
         return namespace, extras
+
+
+def _targets_epilog() -> str:
+    return "targets:\n" + "\n".join(
+        f"  {name:<8}{summary}" for name, summary in targets.summaries()
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,8 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser(
         "build",
         help="compile routing files (into Python modules, or another target's output)",
-        epilog="targets:\n"
-        + "\n".join(f"  {name:<8}{summary}" for name, summary in targets.summaries()),
+        # Listing the targets imports them all (Jinja2 with them): only for the help.
+        epilog_of=_targets_epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     build.add_argument("files", nargs="+", type=Path, metavar="FILE")
