@@ -20,7 +20,6 @@ from typing import Any
 
 from . import targets
 from ._version import __version__
-from .checks import check
 from .compiler import analyse, compile_source, gc_paused, load
 from .diagnostics import Diagnostic, printable, render_github, render_json, render_text, sort_key
 from .errors import DispatchError, UsageError
@@ -35,7 +34,6 @@ from .files import (
 )
 from .plan import Plan
 from .source import Source
-from .tools.fmt import run as run_fmt
 
 
 class _Parser(argparse.ArgumentParser):
@@ -154,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="write nothing; exit 1 if a file would change"
     )
     fmt.add_argument("--diff", action="store_true", help="write nothing; print a unified diff")
-    fmt.set_defaults(func=lambda args: run_fmt(args.files, args.check, args.diff))
+    fmt.set_defaults(func=cmd_fmt)
 
     explain = sub.add_parser("explain", help="show which route handles a URL, and why")
     explain.add_argument("file", type=Path, metavar="FILE")
@@ -239,6 +237,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
         sys.stdout.write(nginx_notes(plan.table, environ))
     return 0
+
+
+def cmd_fmt(args: argparse.Namespace) -> int:
+    from .tools.fmt import run
+
+    return run(args.files, args.check, args.diff)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -362,6 +366,8 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
+    from .checks import check
+
     files: list[Path] = args.files
     raws = [read_source(path) for path in files]
     found: list[tuple[Source, Diagnostic]] = []
