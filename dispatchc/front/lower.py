@@ -599,6 +599,8 @@ def _sorted_routes(routes: list[Route] | tuple[Route, ...]) -> tuple[Route, ...]
 
 def _check_routes(lw: _Lowerer, table: RouteTable) -> None:
     for block in table.all_blocks():
+        if len(block.routes) < 2:
+            continue  # nothing to repeat (most host blocks have one route)
         seen: dict[tuple[str | None, ...], Route] = {}
         for route in sorted(block.routes, key=lambda r: (r.span.line, r.span.column)):
             first = seen.setdefault(route.path.shape, route)

@@ -41,7 +41,9 @@ def is_identifier(name: str) -> bool:
     return name.isidentifier() and not keyword.iskeyword(name)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_dotted(name: str) -> bool:
+    """Cached: a file names the same modules and attributes many times."""
     return all(is_identifier(part) for part in name.split("."))
 
 
