@@ -59,13 +59,10 @@ def _edge(node: Tree | Token | None, end: int) -> Token | None:
     keywords are kept in the tree instead, so a statement starts at its
     keyword.)"""
     top = node
-    while isinstance(node, Tree):  # the usual case: no empty subtree on the way
-        children = node.children if end == 0 else node.children[::-1]
-        for node in children:  # noqa: B007 - the first child that is there
-            if node is not None:
-                break
-        else:
+    while isinstance(node, Tree):  # the usual case: no empty subtree or None on the way
+        if not node.children or node.children[end] is None:
             return _edge_searched(top, end)
+        node = node.children[end]
     return node
 
 
