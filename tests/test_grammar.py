@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import lark
 import pytest
 from lark import Lark
 from lark.exceptions import UnexpectedInput
@@ -28,23 +29,32 @@ FILES = sorted(
 )
 
 
-def test_tables_are_made_from_the_grammar_and_lark():
+def saved_key() -> list[str]:
+    """``["lark", version, hash]``: the first line of the saved tables."""
+    with TABLES.open("rb") as f:
+        return f.readline().rstrip(b"\n").decode().split(" ")
+
+
+def test_tables_are_made_from_the_grammar():
     if os.environ.get(UPDATE_GOLDEN) == "1":
         grammar.write_tables(TABLES)
     if not TABLES.exists():
         pytest.fail(f"{TABLES.name} is missing; write it with:\n    {REGENERATE}", pytrace=False)
-    with TABLES.open("rb") as f:
-        key = f.readline().rstrip(b"\n")
-    if key != tables_key(grammar_text()):
+    # The grammar's hash: a lark other than the one that made them (a fresh
+    # install may get a newer one) only means they are not used, below.
+    if saved_key()[2] != tables_key(grammar_text()).decode().split(" ")[2]:
         pytest.fail(
-            f"{TABLES.name} was made from another grammar or lark ({key.decode()}); "
-            f"write it again with:\n    {REGENERATE}",
+            f"{TABLES.name} was made from another grammar; write it again with:\n    {REGENERATE}",
             pytrace=False,
         )
 
 
-def test_the_command_loads_the_saved_parser():
-    assert saved_parser(grammar_text()) is not None
+def test_the_command_loads_the_saved_parser_made_by_this_lark():
+    made_by = saved_key()[1]
+    if made_by == lark.__version__:
+        assert saved_parser(grammar_text()) is not None
+    else:  # tables of another lark are never loaded: the parser is built
+        assert saved_parser(grammar_text()) is None
     assert saved_parser(grammar_text() + "\n// another grammar\n") is None
 
 
@@ -55,10 +65,9 @@ def _outcome(parser: Lark, text: str) -> object:
         return (type(exc).__name__, exc.line, exc.column, sorted(getattr(exc, "expected", ())))
 
 
-def test_the_saved_parser_parses_as_the_grammar_does():
-    saved = saved_parser(grammar_text())
+def test_the_parser_the_command_uses_parses_as_the_grammar_does():
+    saved = grammar.parser()  # the saved one, when this lark made it
     built = Lark(grammar_text(), **OPTIONS)
-    assert saved is not None
     assert [t.name for t in saved.terminals] == [t.name for t in built.terminals]
     assert [str(r) for r in saved.rules] == [str(r) for r in built.rules]
     assert FILES
