@@ -14,11 +14,12 @@ import difflib
 import os
 import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from . import targets
 from ._version import __version__
-from .checks import check
 from .compiler import analyse, compile_source, gc_paused, load
 from .diagnostics import Diagnostic, printable, render_github, render_json, render_text, sort_key
 from .errors import DispatchError, UsageError
@@ -33,7 +34,6 @@ from .files import (
 )
 from .plan import Plan
 from .source import Source
-from .tools.fmt import run as run_fmt
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,13 +44,29 @@ class _Parser(argparse.ArgumentParser):
 
 class _CommandParser(_Parser):
     """A subcommand's parser reports its own unknown arguments, with its own
-    usage line (argparse would pass them up to ``dispatchc``'s)."""
+    usage line (argparse would pass them up to ``dispatchc``'s). Its epilog
+    may be made only when its help is shown (``epilog_of``)."""
+
+    def __init__(self, *args: Any, epilog_of: Callable[[], str] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.epilog_of = epilog_of
+
+    def format_help(self) -> str:
+        if self.epilog_of is not None:
+            self.epilog = self.epilog_of()
+        return super().format_help()
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
         namespace, extras = super().parse_known_args(args, namespace)
         if extras:
             self.error(f"unrecognized arguments: {' '.join(extras)}")
         return namespace, extras
+
+
+def _targets_epilog() -> str:
+    return "targets:\n" + "\n".join(
+        f"  {name:<8}{summary}" for name, summary in targets.summaries()
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,8 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser(
         "build",
         help="compile routing files (into Python modules, or another target's output)",
-        epilog="targets:\n"
-        + "\n".join(f"  {name:<8}{summary}" for name, summary in targets.summaries()),
+        # Listing the targets imports them all (Jinja2 with them): only for the help.
+        epilog_of=_targets_epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     build.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -136,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="write nothing; exit 1 if a file would change"
     )
     fmt.add_argument("--diff", action="store_true", help="write nothing; print a unified diff")
-    fmt.set_defaults(func=lambda args: run_fmt(args.files, args.check, args.diff))
+    fmt.set_defaults(func=cmd_fmt)
 
     explain = sub.add_parser("explain", help="show which route handles a URL, and why")
     explain.add_argument("file", type=Path, metavar="FILE")
@@ -221,6 +237,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
         sys.stdout.write(nginx_notes(plan.table, environ))
     return 0
+
+
+def cmd_fmt(args: argparse.Namespace) -> int:
+    from .tools.fmt import run
+
+    return run(args.files, args.check, args.diff)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -344,6 +366,8 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
+    from .checks import check
+
     files: list[Path] = args.files
     raws = [read_source(path) for path in files]
     found: list[tuple[Source, Diagnostic]] = []

@@ -1,8 +1,9 @@
-"""The wheel: it ships the grammar, the templates, the run time and the license, and once
-installed (non-editable, in a fresh virtual environment) its ``dispatchc``
-command builds the samples byte for byte as they are committed. The sdist
-ships the license too; the metadata names the extras README.md installs;
-CI installs and tests exactly as README.md says.
+"""The wheel: it ships the grammar and its saved parser, the templates, the
+run time and the license, and once installed (non-editable, in a fresh
+virtual environment) its ``dispatchc`` command builds the samples byte for
+byte as they are committed. The sdist ships the license too; the metadata
+names the extras README.md installs; CI installs and tests exactly as
+README.md says.
 """
 
 from __future__ import annotations
@@ -120,6 +121,9 @@ def test_wheel_ships_grammar_templates_and_run_time(wheel):
         # The shipped grammar is the repository's grammar.
         grammar = archive.read("dispatchc/disp.lark").decode("utf-8")
         assert grammar == (ROOT / "grammar" / "disp.lark").read_text(encoding="utf-8")
+        # So is the parser saved from it (dispatchc/front/grammar.py).
+        tables = "dispatchc/front/tables.pickle"
+        assert archive.read(tables) == (ROOT / tables).read_bytes()
         # Each target's templates, and the run-time modules whose source the
         # generator copies into every output, as they are in the repository.
         shipped = sorted(ROOT.glob("dispatchc/**/*.j2")) + sorted(

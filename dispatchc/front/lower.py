@@ -59,13 +59,10 @@ def _edge(node: Tree | Token | None, end: int) -> Token | None:
     keywords are kept in the tree instead, so a statement starts at its
     keyword.)"""
     top = node
-    while isinstance(node, Tree):  # the usual case: no empty subtree on the way
-        children = node.children if end == 0 else node.children[::-1]
-        for node in children:  # noqa: B007 - the first child that is there
-            if node is not None:
-                break
-        else:
+    while isinstance(node, Tree):  # the usual case: no empty subtree or None on the way
+        if not node.children or node.children[end] is None:
             return _edge_searched(top, end)
+        node = node.children[end]
     return node
 
 
@@ -390,8 +387,11 @@ class _Lowerer:
         self, path: PathPattern, host_patterns: tuple[HostPattern, ...], path_span: Span
     ) -> None:
         """E304: one name captured by the host pattern and by the path."""
+        captures = path.captures
+        if not captures:
+            return
         host_any = {c for p in host_patterns for c in p.captures}
-        for name in path.captures:
+        for name in captures:
             if name in host_any:
                 at = path.text.find("{" + name + "}")
                 self.error(
@@ -414,13 +414,6 @@ class _Lowerer:
         For a target named by a `use`, the error is at the route (the `use`
         is fine for the routes that capture the name) and says where the
         `use` needs it."""
-        ok = True
-        host_any = {c for p in host_patterns for c in p.captures}
-        if host_patterns:
-            host_all = set.intersection(*(set(p.captures) for p in host_patterns))
-        else:
-            host_all = set()
-        available = host_all | set(path.captures)
         needed: list[tuple[str, Span]] = []
         if isinstance(target, FactoryTarget):
             needed = [(a.value, a.span) for a in target.args if a.kind == "capture"]
@@ -430,6 +423,15 @@ class _Lowerer:
                 for p in target.parts
                 if p.kind == "capture"
             ]
+        if not needed:
+            return True
+        ok = True
+        host_any = {c for p in host_patterns for c in p.captures}
+        if host_patterns:
+            host_all = set.intersection(*(set(p.captures) for p in host_patterns))
+        else:
+            host_all = set()
+        available = host_all | set(path.captures)
         for name, span in needed:
             if name not in available:
                 where = " by every host pattern" if name in host_any else ""
@@ -460,7 +462,7 @@ class _Lowerer:
             )
             return None
         try:
-            return replace(parse_host(str(token)), span=span_of(token))
+            return parse_host(str(token), span_of(token))
         except PatternError as exc:
             span = span_of(token).shifted(exc.offset, exc.width)
             self.error(exc.code or "E201", exc.message, span, exc.help)
@@ -535,7 +537,12 @@ def lower(tree: Tree) -> tuple[RouteTable, list[Diagnostic]]:
             routes = lw.block(block_node, patterns)
             if patterns:
                 blocks.append(
-                    Block(patterns, tuple(routes), span=span_of(node), failed=tuple(lw.failed))
+                    Block(
+                        tuple(sorted(patterns, key=_pattern_key)),
+                        _sorted_routes(routes),
+                        span=span_of(node),
+                        failed=tuple(lw.failed),
+                    )
                 )
         elif kind == "default_block":
             span = span_of(node)
@@ -564,18 +571,9 @@ def lower(tree: Tree) -> tuple[RouteTable, list[Diagnostic]]:
         default = Block(
             (), _sorted_routes(default_routes), span=default_span, failed=tuple(default_failed)
         )
-    # Statement order never matters (SPEC §7), so the IR does not keep it.
-    blocks = sorted(
-        (
-            replace(
-                b,
-                patterns=tuple(sorted(b.patterns, key=_pattern_key)),
-                routes=_sorted_routes(b.routes),
-            )
-            for b in blocks
-        ),
-        key=lambda b: [_pattern_key(p) for p in b.patterns],
-    )
+    # Statement order never matters (SPEC §7), so the IR does not keep it
+    # (each block's patterns and routes are sorted as it is made).
+    blocks.sort(key=lambda b: [_pattern_key(p) for p in b.patterns])
     uses = tuple(sorted(lw.uses.values(), key=lambda u: u.name))
     table = RouteTable(
         uses, tuple(blocks), default, referenced=frozenset(lw.used), hosts_lost=hosts_lost
@@ -598,6 +596,8 @@ def _sorted_routes(routes: list[Route] | tuple[Route, ...]) -> tuple[Route, ...]
 
 def _check_routes(lw: _Lowerer, table: RouteTable) -> None:
     for block in table.all_blocks():
+        if len(block.routes) < 2:
+            continue  # nothing to repeat (most host blocks have one route)
         seen: dict[tuple[str | None, ...], Route] = {}
         for route in sorted(block.routes, key=lambda r: (r.span.line, r.span.column)):
             first = seen.setdefault(route.path.shape, route)

@@ -6,10 +6,12 @@ Each function takes the text as written and returns the IR value, or raises
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import keyword
 import re
 import string
+from dataclasses import replace
 
 from ..ir import HostPattern, PathPattern, Segment, UrlPart
 from ..source import Span
@@ -39,7 +41,9 @@ def is_identifier(name: str) -> bool:
     return name.isidentifier() and not keyword.iskeyword(name)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_dotted(name: str) -> bool:
+    """Cached: a file names the same modules and attributes many times."""
     return all(is_identifier(part) for part in name.split("."))
 
 
@@ -109,7 +113,23 @@ def _split_port(text: str) -> tuple[str, int | None]:
     return host, int(port_text)
 
 
-def parse_host(text: str) -> HostPattern:
+#: A name of lower-case ASCII labels (no port): the usual host pattern, which
+#: is its own normal form (``parse_host`` needs none of its checks for it).
+_PLAIN_HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
+
+
+def parse_host(text: str, span: Span | None = None) -> HostPattern:
+    """The pattern of a host pattern (``span``: where it is written)."""
+    if len(text) <= MAX_HOST and _PLAIN_HOST.fullmatch(text):
+        suffix = tuple(text.split("."))
+        if span is None:
+            return HostPattern(text, "exact", (), suffix)
+        return HostPattern(text, "exact", (), suffix, None, span)
+    pattern = _parse_host(text)
+    return pattern if span is None else replace(pattern, span=span)
+
+
+def _parse_host(text: str) -> HostPattern:
     host, port = _split_port(text)
     port_suffix = "" if port is None else f":{port}"
     if host.startswith("["):
@@ -194,10 +214,20 @@ _NOT_IN_SEGMENT = re.compile(r"[{}\s]")
 
 def parse_path(text: str, span: Span | None = None) -> PathPattern:
     """The pattern of a path (``span``: where it is written)."""
+    segments = _segments(text)
+    if span is None:
+        return PathPattern(text, segments)
+    return PathPattern(text, segments, span)
+
+
+@functools.lru_cache(maxsize=4096)
+def _segments(text: str) -> tuple[Segment, ...]:
+    """The segments of a path pattern. Cached: host blocks often repeat the
+    same paths (``/``, ``/static``), and a file may have thousands of them."""
     if not text.startswith("/"):
         raise PatternError("a path pattern starts with '/'", 0, len(text))
     if text == "/":
-        return PathPattern(text, ()) if span is None else PathPattern(text, (), span)
+        return ()
     if text.endswith("/"):
         raise PatternError(
             "trailing '/' in path pattern",
@@ -231,9 +261,7 @@ def parse_path(text: str, span: Span | None = None) -> PathPattern:
                 )
             segments.append(Segment(literal=path_info_form(raw)))
         at += len(raw) + 1
-    if span is None:
-        return PathPattern(text, tuple(segments))
-    return PathPattern(text, tuple(segments), span)
+    return tuple(segments)
 
 
 _URL_SAFE = frozenset(string.ascii_letters + string.digits + "-._~:/?#[]@!$&'()*+,;=%")

@@ -101,10 +101,10 @@ def host_matches(pattern: HostPattern, host: Host) -> dict[str, str] | None:
     """The captures if ``pattern`` matches ``host``, else None."""
     if pattern.port is not None and pattern.port != host.port:
         return None
-    labels = host.name.split(".")
-    suffix = list(pattern.suffix)
     if pattern.kind == "exact":
         return {} if host.name == pattern.host else None
+    labels = host.name.split(".")
+    suffix = list(pattern.suffix)
     head = labels[: len(labels) - len(suffix)]
     if len(labels) <= len(suffix) or labels[len(head) :] != suffix:
         return None

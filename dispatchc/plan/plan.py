@@ -184,13 +184,23 @@ def _route_names(routes: tuple[Route, ...]) -> dict[str, str]:
     )
 
 
-def _block_plan(block: Block, name: str, limit: int) -> BlockPlan:
+#: A block's route names and automaton, by its paths in precedence order:
+#: all they depend on.
+_Shared = dict[tuple[str, ...], tuple[dict[str, str], tuple[State, ...]]]
+
+
+def _block_plan(block: Block, name: str, limit: int, shared: _Shared) -> BlockPlan:
     routes = order.ordered_routes(block.routes)
-    names = _route_names(routes)
-    try:
-        table = states(routes, limit)
-    except TableTooLarge as exc:
-        raise PlanError([_too_large(block, exc)]) from None
+    # Blocks with the same paths (many hosts serving the same routes) share
+    # them: both are immutable.
+    paths = tuple(r.path.text for r in routes)
+    found = shared.get(paths)
+    if found is None:
+        try:
+            found = shared[paths] = (_route_names(routes), states(routes, limit))
+        except TableTooLarge as exc:
+            raise PlanError([_too_large(block, exc)]) from None
+    names, table = found
     return BlockPlan(
         block,
         name,
@@ -213,10 +223,11 @@ def build(table: RouteTable, limit: int = MAX_STATES) -> Plan:
     )
     plans: list[BlockPlan] = []
     errors: list[Diagnostic] = []
+    shared: _Shared = {}
     for block in [*host_blocks, *([table.default] if table.default is not None else [])]:
         name = names[keys[id(block)]] if id(block) in keys else names[""]
         try:
-            plans.append(_block_plan(block, name, limit))
+            plans.append(_block_plan(block, name, limit, shared))
         except PlanError as exc:
             errors += exc.diagnostics
     if errors:

@@ -137,22 +137,27 @@ class _Chooser:
             else:
                 self.suffix.setdefault(pattern.suffix, []).append((rank, rule))
 
-    def rules(self, name: str) -> Iterator[tuple[int, HostRule]]:
+    def rules(self, name: str) -> list[tuple[int, HostRule]]:
         """The rules that may match ``name`` on some port."""
-        yield from self.exact.get(name, ())
-        labels = tuple(name.split("."))
-        for i in range(1, len(labels)):
-            yield from self.suffix.get(labels[i:], ())
+        found = list(self.exact.get(name, ()))
+        if self.suffix:
+            labels = tuple(name.split("."))
+            for i in range(1, len(labels)):
+                found += self.suffix.get(labels[i:], ())
+        return found
 
-    def side(self, name: str | None, port: int) -> Side:
-        """The choice for a valid host, or (``name`` None) an invalid one."""
+    def side(
+        self, name: str | None, port: int, rules: list[tuple[int, HostRule]] | None = None
+    ) -> Side:
+        """The choice for a valid host, or (``name`` None) an invalid one;
+        ``rules``: ``self.rules(name)``, when known."""
         plan = self.plan
         if plan.has_hosts:
             if name is None:
                 return Side(400)
             host = Host(name, port)
             best: tuple[int, HostRule] | None = None
-            for rank, rule in self.rules(name):
+            for rank, rule in self.rules(name) if rules is None else rules:
                 if (best is None or rank < best[0]) and host_matches(
                     rule.pattern, host
                 ) is not None:
@@ -203,26 +208,30 @@ def _host_url(name: str, port: int) -> str:
     return f"http://{name}:{port}"
 
 
-def host_classes(old: Plan, new: Plan) -> list[tuple[str, Side, Side]]:
+def host_classes(
+    old: Plan, new: Plan, taken: set[str] | None = None
+) -> list[tuple[str, Side, Side]]:
     """``(witness scheme://host[:port], old side, new side)`` for every pair of
-    choices some host gets, in a fixed order (exact names first)."""
-    choosers = (_Chooser(old), _Chooser(new))
-    taken = _taken((old, new))
+    choices some host gets, in a fixed order (exact names first). ``taken``:
+    ``_taken((old, new))``, when known."""
+    old_chooser, new_chooser = _Chooser(old), _Chooser(new)
+    if taken is None:
+        taken = _taken((old, new))
     found: dict[tuple[Side, Side], str] = {}
     if old.has_hosts or new.has_hosts:
         for name in _host_names((old, new), taken):
-            ports: set[int] = set()
-            for chooser in choosers:
-                ports.update(
-                    r.pattern.port for _, r in chooser.rules(name) if r.pattern.port is not None
-                )
+            old_rules, new_rules = old_chooser.rules(name), new_chooser.rules(name)
+            ports = {r.pattern.port for _, r in old_rules + new_rules if r.pattern.port is not None}
             for port in [_other_port(ports), *sorted(ports)]:
-                pair = (choosers[0].side(name, port), choosers[1].side(name, port))
+                pair = (
+                    old_chooser.side(name, port, old_rules),
+                    new_chooser.side(name, port, new_rules),
+                )
                 found.setdefault(pair, _host_url(name, port))
-        pair = (choosers[0].side(None, 80), choosers[1].side(None, 80))
+        pair = (old_chooser.side(None, 80), new_chooser.side(None, 80))
         found.setdefault(pair, f"http://{INVALID_HOST}")
     else:
-        pair = (choosers[0].side("example.com", 80), choosers[1].side("example.com", 80))
+        pair = (old_chooser.side("example.com", 80), new_chooser.side("example.com", 80))
         found[pair] = "http://example.com"
     return [(url, a, b) for (a, b), url in found.items()]
 
@@ -388,7 +397,7 @@ def changes(old: Plan, new: Plan) -> list[Region]:
     found: list[Region] = []
     segments: list[str] = []
     routes = _Routes()
-    for base, old_side, new_side in host_classes(old, new):
+    for base, old_side, new_side in host_classes(old, new, taken):
         old_routes, new_routes = routes.of(old_side.block), routes.of(new_side.block)
         a, b = set(old_routes), set(new_routes)
         if old_side.name == new_side.name and a == b:
