@@ -345,8 +345,6 @@ async def _dc_lifespan(scope, receive, send):
 
 #: Host captures of a host without any.
 _DC_NO_CAPTURES = {}
-#: What a route function returns when its factory returned None.
-_DC_FALLBACK = object()
 
 
 def _dc_leaves(root, prefixes, leaves, route=None):
@@ -401,6 +399,11 @@ def _dc_path_params(old, captures):
     return dict(captures)
 
 
+class _DcFallback(Exception):
+    """What a route raises when its factory returned None: the request
+    goes on to the next route of the chain (SPEC §3)."""
+
+
 async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path):
     """The rest of a route chain, after a factory returned None (SPEC §3)."""
     for hit in routes:
@@ -412,11 +415,10 @@ async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path)
             if _dc_states:
                 _dc_state_of(scope, app)
             return await app(scope, receive, send)
-        result = hit(scope, receive, send, parts, host, k, base, path)
-        if result is not _DC_FALLBACK:
-            result = await result
-            if result is not _DC_FALLBACK:
-                return result
+        try:
+            return await hit(scope, receive, send, parts, host, k, base, path)
+        except _DcFallback:  # its factory returned None
+            pass
     return await _dc_not_found(scope, receive, send)
 
 async def _dc_cold(route, cache, key, scope, receive, send, parts, host, k, base, path):
@@ -424,7 +426,7 @@ async def _dc_cold(route, cache, key, scope, receive, send, parts, host, k, base
     (SPEC §4), then handle the request with it; or fall back on None."""
     app = await cache.create(key)
     if app is None:
-        return _DC_FALLBACK
+        raise _DcFallback
     return await route(scope, receive, send, parts, host, k, base, path, app)
 
 
@@ -439,7 +441,10 @@ def _dc_state_of(scope, app):
 def _dc_walker(depth, root=None, entry=False):
     """A walker for paths of up to ``depth`` segments: the steps written out
     up to four (a loop costs more than the lookups), a loop beyond. Called
-    with the request's arguments only, it starts from ``root``."""
+    with the request's arguments only, it starts from ``root``. A step goes
+    to the segment's literal child, else (a non-empty segment) to the state
+    for any other, else the walk ends where it is (states are never empty
+    tuples, so ``or`` tells them from None)."""
     if depth == 0:
 
         async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
@@ -449,7 +454,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -467,11 +472,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, None, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, None, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], None, host, k, base, path)
 
     elif depth == 1:
@@ -483,7 +487,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -491,13 +495,9 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 2)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
-                    state = child
+                state = state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -509,11 +509,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     elif depth == 2:
@@ -525,7 +524,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -533,20 +532,14 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 3)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
+                child = state[0].get(segment) or segment and state[1]
+                if child:
                     state = child
                     if len(parts) > 2:
                         segment = parts[2]
-                        child = state[0].get(segment)
-                        if child is None and segment:
-                            child = state[1]
-                        if child is not None:
-                            state = child
+                        state = state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -558,11 +551,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     elif depth == 3:
@@ -574,7 +566,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -582,27 +574,19 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 4)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
+                child = state[0].get(segment) or segment and state[1]
+                if child:
                     state = child
                     if len(parts) > 2:
                         segment = parts[2]
-                        child = state[0].get(segment)
-                        if child is None and segment:
-                            child = state[1]
-                        if child is not None:
+                        child = state[0].get(segment) or segment and state[1]
+                        if child:
                             state = child
                             if len(parts) > 3:
                                 segment = parts[3]
-                                child = state[0].get(segment)
-                                if child is None and segment:
-                                    child = state[1]
-                                if child is not None:
-                                    state = child
+                                state = state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -614,11 +598,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     elif depth == 4:
@@ -630,7 +613,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -638,34 +621,24 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 5)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
+                child = state[0].get(segment) or segment and state[1]
+                if child:
                     state = child
                     if len(parts) > 2:
                         segment = parts[2]
-                        child = state[0].get(segment)
-                        if child is None and segment:
-                            child = state[1]
-                        if child is not None:
+                        child = state[0].get(segment) or segment and state[1]
+                        if child:
                             state = child
                             if len(parts) > 3:
                                 segment = parts[3]
-                                child = state[0].get(segment)
-                                if child is None and segment:
-                                    child = state[1]
-                                if child is not None:
+                                child = state[0].get(segment) or segment and state[1]
+                                if child:
                                     state = child
                                     if len(parts) > 4:
                                         segment = parts[4]
-                                        child = state[0].get(segment)
-                                        if child is None and segment:
-                                            child = state[1]
-                                        if child is not None:
-                                            state = child
+                                        state = state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -677,11 +650,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
     else:
         return _dc_looping_walker(depth, root, entry)
@@ -698,7 +670,7 @@ def _dc_looping_walker(depth, root=None, entry=False):
             if entry and scope["type"] == "lifespan":
                 return await _dc_lifespan(scope, receive, send)
             raise
-        scope = dict(scope)
+        scope = {**scope}
         try:
             base = scope["root_path"]
         except KeyError:  # optional; servers set it
@@ -708,11 +680,9 @@ def _dc_looping_walker(depth, root=None, entry=False):
         parts = path.split("/", depth + 1)
         if not parts[0]:
             for segment in parts[1 : depth + 1]:
-                child = state[0].get(segment)
-                if child is None:
-                    child = state[1]
-                    if child is None or not segment:
-                        break
+                child = state[0].get(segment) or segment and state[1]
+                if not child:
+                    break
                 state = child
         hit = state[2]
         if hit.__class__ is tuple:
@@ -725,11 +695,10 @@ def _dc_looping_walker(depth, root=None, entry=False):
             return await app(scope, receive, send)
         if hit is None:
             return await _dc_not_found(scope, receive, send)
-        result = hit(scope, receive, send, parts, host, k, base, path)
-        if result is not _DC_FALLBACK:
-            result = await result
-            if result is not _DC_FALLBACK:
-                return result
+        try:
+            return await hit(scope, receive, send, parts, host, k, base, path)
+        except _DcFallback:  # its factory returned None
+            pass
         return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     return walk
@@ -757,12 +726,11 @@ def _dc_route_default__a_b_c(scope, receive, send, parts, host, k, base, path, a
         except KeyError:  # not made yet, or dropped from the cache
             return _dc_cold(_dc_route_default__a_b_c, _dc_cache_default__a_b_c, key, scope, receive, send, parts, host, k, base, path)
     scope["dispatchc.route"] = 'default /{a}/{b}/{c}'
-    captures = {'a': v0, 'b': v1, 'c': v2}
     if "path_params" in scope:
-        captures = _dc_path_params(scope["path_params"], captures)
-    scope["path_params"] = captures
-    script = '/' + v0 + '/' + v1 + '/' + v2
-    scope["root_path"] = base + script
+        scope["path_params"] = _dc_path_params(scope["path_params"], {'a': v0, 'b': v1, 'c': v2})
+    else:
+        scope["path_params"] = {'a': v0, 'b': v1, 'c': v2}
+    scope["root_path"] = base + '/' + v0 + '/' + v1 + '/' + v2
     return app(scope, receive, send)
 
 
@@ -780,12 +748,11 @@ def _dc_route_default__args_x(scope, receive, send, parts, host, k, base, path, 
         except KeyError:  # not made yet, or dropped from the cache
             return _dc_cold(_dc_route_default__args_x, _dc_cache_default__args_x, key, scope, receive, send, parts, host, k, base, path)
     scope["dispatchc.route"] = 'default /args/{x}'
-    captures = {'x': v0}
     if "path_params" in scope:
-        captures = _dc_path_params(scope["path_params"], captures)
-    scope["path_params"] = captures
-    script = '/args/' + v0
-    scope["root_path"] = base + script
+        scope["path_params"] = _dc_path_params(scope["path_params"], {'x': v0})
+    else:
+        scope["path_params"] = {'x': v0}
+    scope["root_path"] = base + '/args/' + v0
     return app(scope, receive, send)
 
 

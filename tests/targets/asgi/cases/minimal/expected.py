@@ -186,8 +186,6 @@ async def _dc_lifespan(scope, receive, send):
 
 #: Host captures of a host without any.
 _DC_NO_CAPTURES = {}
-#: What a route function returns when its factory returned None.
-_DC_FALLBACK = object()
 
 
 def _dc_leaves(root, prefixes, leaves, route=None):
@@ -233,6 +231,11 @@ def _dc_base(scope, base, path):
     return base, path
 
 
+class _DcFallback(Exception):
+    """What a route raises when its factory returned None: the request
+    goes on to the next route of the chain (SPEC §3)."""
+
+
 async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path):
     """The rest of a route chain, after a factory returned None (SPEC §3)."""
     for hit in routes:
@@ -244,11 +247,10 @@ async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path)
             if _dc_states:
                 _dc_state_of(scope, app)
             return await app(scope, receive, send)
-        result = hit(scope, receive, send, parts, host, k, base, path)
-        if result is not _DC_FALLBACK:
-            result = await result
-            if result is not _DC_FALLBACK:
-                return result
+        try:
+            return await hit(scope, receive, send, parts, host, k, base, path)
+        except _DcFallback:  # its factory returned None
+            pass
     return await _dc_not_found(scope, receive, send)
 
 
@@ -263,7 +265,10 @@ def _dc_state_of(scope, app):
 def _dc_walker(depth, root=None, entry=False):
     """A walker for paths of up to ``depth`` segments: the steps written out
     up to four (a loop costs more than the lookups), a loop beyond. Called
-    with the request's arguments only, it starts from ``root``."""
+    with the request's arguments only, it starts from ``root``. A step goes
+    to the segment's literal child, else (a non-empty segment) to the state
+    for any other, else the walk ends where it is (states are never empty
+    tuples, so ``or`` tells them from None)."""
     if depth == 0:
 
         async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
@@ -273,7 +278,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -291,11 +296,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, None, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, None, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], None, host, k, base, path)
 
     elif depth == 1:
@@ -307,7 +311,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -315,13 +319,9 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 2)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
-                    state = child
+                state = state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -333,11 +333,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     elif depth == 2:
@@ -349,7 +348,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -357,20 +356,14 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 3)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
+                child = state[0].get(segment) or segment and state[1]
+                if child:
                     state = child
                     if len(parts) > 2:
                         segment = parts[2]
-                        child = state[0].get(segment)
-                        if child is None and segment:
-                            child = state[1]
-                        if child is not None:
-                            state = child
+                        state = state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -382,11 +375,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     elif depth == 3:
@@ -398,7 +390,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -406,27 +398,19 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 4)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
+                child = state[0].get(segment) or segment and state[1]
+                if child:
                     state = child
                     if len(parts) > 2:
                         segment = parts[2]
-                        child = state[0].get(segment)
-                        if child is None and segment:
-                            child = state[1]
-                        if child is not None:
+                        child = state[0].get(segment) or segment and state[1]
+                        if child:
                             state = child
                             if len(parts) > 3:
                                 segment = parts[3]
-                                child = state[0].get(segment)
-                                if child is None and segment:
-                                    child = state[1]
-                                if child is not None:
-                                    state = child
+                                state = state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -438,11 +422,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     elif depth == 4:
@@ -454,7 +437,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -462,34 +445,24 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 5)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
+                child = state[0].get(segment) or segment and state[1]
+                if child:
                     state = child
                     if len(parts) > 2:
                         segment = parts[2]
-                        child = state[0].get(segment)
-                        if child is None and segment:
-                            child = state[1]
-                        if child is not None:
+                        child = state[0].get(segment) or segment and state[1]
+                        if child:
                             state = child
                             if len(parts) > 3:
                                 segment = parts[3]
-                                child = state[0].get(segment)
-                                if child is None and segment:
-                                    child = state[1]
-                                if child is not None:
+                                child = state[0].get(segment) or segment and state[1]
+                                if child:
                                     state = child
                                     if len(parts) > 4:
                                         segment = parts[4]
-                                        child = state[0].get(segment)
-                                        if child is None and segment:
-                                            child = state[1]
-                                        if child is not None:
-                                            state = child
+                                        state = state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -501,11 +474,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
     else:
         return _dc_looping_walker(depth, root, entry)
@@ -522,7 +494,7 @@ def _dc_looping_walker(depth, root=None, entry=False):
             if entry and scope["type"] == "lifespan":
                 return await _dc_lifespan(scope, receive, send)
             raise
-        scope = dict(scope)
+        scope = {**scope}
         try:
             base = scope["root_path"]
         except KeyError:  # optional; servers set it
@@ -532,11 +504,9 @@ def _dc_looping_walker(depth, root=None, entry=False):
         parts = path.split("/", depth + 1)
         if not parts[0]:
             for segment in parts[1 : depth + 1]:
-                child = state[0].get(segment)
-                if child is None:
-                    child = state[1]
-                    if child is None or not segment:
-                        break
+                child = state[0].get(segment) or segment and state[1]
+                if not child:
+                    break
                 state = child
         hit = state[2]
         if hit.__class__ is tuple:
@@ -549,11 +519,10 @@ def _dc_looping_walker(depth, root=None, entry=False):
             return await app(scope, receive, send)
         if hit is None:
             return await _dc_not_found(scope, receive, send)
-        result = hit(scope, receive, send, parts, host, k, base, path)
-        if result is not _DC_FALLBACK:
-            result = await result
-            if result is not _DC_FALLBACK:
-                return result
+        try:
+            return await hit(scope, receive, send, parts, host, k, base, path)
+        except _DcFallback:  # its factory returned None
+            pass
         return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     return walk

@@ -203,8 +203,6 @@ async def _dc_lifespan(scope, receive, send):
 
 #: Host captures of a host without any.
 _DC_NO_CAPTURES = {}
-#: What a route function returns when its factory returned None.
-_DC_FALLBACK = object()
 
 
 def _dc_leaves(root, prefixes, leaves, route=None):
@@ -250,6 +248,11 @@ def _dc_base(scope, base, path):
     return base, path
 
 
+class _DcFallback(Exception):
+    """What a route raises when its factory returned None: the request
+    goes on to the next route of the chain (SPEC §3)."""
+
+
 async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path):
     """The rest of a route chain, after a factory returned None (SPEC §3)."""
     for hit in routes:
@@ -261,11 +264,10 @@ async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path)
             if _dc_states:
                 _dc_state_of(scope, app)
             return await app(scope, receive, send)
-        result = hit(scope, receive, send, parts, host, k, base, path)
-        if result is not _DC_FALLBACK:
-            result = await result
-            if result is not _DC_FALLBACK:
-                return result
+        try:
+            return await hit(scope, receive, send, parts, host, k, base, path)
+        except _DcFallback:  # its factory returned None
+            pass
     return await _dc_not_found(scope, receive, send)
 
 
@@ -280,7 +282,10 @@ def _dc_state_of(scope, app):
 def _dc_walker(depth, root=None, entry=False):
     """A walker for paths of up to ``depth`` segments: the steps written out
     up to four (a loop costs more than the lookups), a loop beyond. Called
-    with the request's arguments only, it starts from ``root``."""
+    with the request's arguments only, it starts from ``root``. A step goes
+    to the segment's literal child, else (a non-empty segment) to the state
+    for any other, else the walk ends where it is (states are never empty
+    tuples, so ``or`` tells them from None)."""
     if depth == 0:
 
         async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
@@ -290,7 +295,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -308,11 +313,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, None, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, None, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], None, host, k, base, path)
 
     elif depth == 1:
@@ -324,7 +328,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -332,13 +336,9 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 2)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
-                    state = child
+                state = state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -350,11 +350,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     elif depth == 2:
@@ -366,7 +365,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -374,20 +373,14 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 3)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
+                child = state[0].get(segment) or segment and state[1]
+                if child:
                     state = child
                     if len(parts) > 2:
                         segment = parts[2]
-                        child = state[0].get(segment)
-                        if child is None and segment:
-                            child = state[1]
-                        if child is not None:
-                            state = child
+                        state = state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -399,11 +392,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     elif depth == 3:
@@ -415,7 +407,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -423,27 +415,19 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 4)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
+                child = state[0].get(segment) or segment and state[1]
+                if child:
                     state = child
                     if len(parts) > 2:
                         segment = parts[2]
-                        child = state[0].get(segment)
-                        if child is None and segment:
-                            child = state[1]
-                        if child is not None:
+                        child = state[0].get(segment) or segment and state[1]
+                        if child:
                             state = child
                             if len(parts) > 3:
                                 segment = parts[3]
-                                child = state[0].get(segment)
-                                if child is None and segment:
-                                    child = state[1]
-                                if child is not None:
-                                    state = child
+                                state = state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -455,11 +439,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     elif depth == 4:
@@ -471,7 +454,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -479,34 +462,24 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 5)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
+                child = state[0].get(segment) or segment and state[1]
+                if child:
                     state = child
                     if len(parts) > 2:
                         segment = parts[2]
-                        child = state[0].get(segment)
-                        if child is None and segment:
-                            child = state[1]
-                        if child is not None:
+                        child = state[0].get(segment) or segment and state[1]
+                        if child:
                             state = child
                             if len(parts) > 3:
                                 segment = parts[3]
-                                child = state[0].get(segment)
-                                if child is None and segment:
-                                    child = state[1]
-                                if child is not None:
+                                child = state[0].get(segment) or segment and state[1]
+                                if child:
                                     state = child
                                     if len(parts) > 4:
                                         segment = parts[4]
-                                        child = state[0].get(segment)
-                                        if child is None and segment:
-                                            child = state[1]
-                                        if child is not None:
-                                            state = child
+                                        state = state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -518,11 +491,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
     else:
         return _dc_looping_walker(depth, root, entry)
@@ -539,7 +511,7 @@ def _dc_looping_walker(depth, root=None, entry=False):
             if entry and scope["type"] == "lifespan":
                 return await _dc_lifespan(scope, receive, send)
             raise
-        scope = dict(scope)
+        scope = {**scope}
         try:
             base = scope["root_path"]
         except KeyError:  # optional; servers set it
@@ -549,11 +521,9 @@ def _dc_looping_walker(depth, root=None, entry=False):
         parts = path.split("/", depth + 1)
         if not parts[0]:
             for segment in parts[1 : depth + 1]:
-                child = state[0].get(segment)
-                if child is None:
-                    child = state[1]
-                    if child is None or not segment:
-                        break
+                child = state[0].get(segment) or segment and state[1]
+                if not child:
+                    break
                 state = child
         hit = state[2]
         if hit.__class__ is tuple:
@@ -566,11 +536,10 @@ def _dc_looping_walker(depth, root=None, entry=False):
             return await app(scope, receive, send)
         if hit is None:
             return await _dc_not_found(scope, receive, send)
-        result = hit(scope, receive, send, parts, host, k, base, path)
-        if result is not _DC_FALLBACK:
-            result = await result
-            if result is not _DC_FALLBACK:
-                return result
+        try:
+            return await hit(scope, receive, send, parts, host, k, base, path)
+        except _DcFallback:  # its factory returned None
+            pass
         return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     return walk

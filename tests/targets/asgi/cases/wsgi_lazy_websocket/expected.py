@@ -469,8 +469,6 @@ async def _dc_lifespan(scope, receive, send):
 
 #: Host captures of a host without any.
 _DC_NO_CAPTURES = {}
-#: What a route function returns when its factory returned None.
-_DC_FALLBACK = object()
 
 
 def _dc_leaves(root, prefixes, leaves, route=None):
@@ -525,6 +523,11 @@ def _dc_path_params(old, captures):
     return dict(captures)
 
 
+class _DcFallback(Exception):
+    """What a route raises when its factory returned None: the request
+    goes on to the next route of the chain (SPEC §3)."""
+
+
 async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path):
     """The rest of a route chain, after a factory returned None (SPEC §3)."""
     for hit in routes:
@@ -536,11 +539,10 @@ async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path)
             if _dc_states:
                 _dc_state_of(scope, app)
             return await app(scope, receive, send)
-        result = hit(scope, receive, send, parts, host, k, base, path)
-        if result is not _DC_FALLBACK:
-            result = await result
-            if result is not _DC_FALLBACK:
-                return result
+        try:
+            return await hit(scope, receive, send, parts, host, k, base, path)
+        except _DcFallback:  # its factory returned None
+            pass
     return await _dc_not_found(scope, receive, send)
 
 async def _dc_cold(route, cache, key, scope, receive, send, parts, host, k, base, path):
@@ -548,7 +550,7 @@ async def _dc_cold(route, cache, key, scope, receive, send, parts, host, k, base
     (SPEC §4), then handle the request with it; or fall back on None."""
     app = await cache.create(key)
     if app is None:
-        return _DC_FALLBACK
+        raise _DcFallback
     return await route(scope, receive, send, parts, host, k, base, path, app)
 
 
@@ -563,7 +565,10 @@ def _dc_state_of(scope, app):
 def _dc_walker(depth, root=None, entry=False):
     """A walker for paths of up to ``depth`` segments: the steps written out
     up to four (a loop costs more than the lookups), a loop beyond. Called
-    with the request's arguments only, it starts from ``root``."""
+    with the request's arguments only, it starts from ``root``. A step goes
+    to the segment's literal child, else (a non-empty segment) to the state
+    for any other, else the walk ends where it is (states are never empty
+    tuples, so ``or`` tells them from None)."""
     if depth == 0:
 
         async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
@@ -573,7 +578,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -591,11 +596,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, None, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, None, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], None, host, k, base, path)
 
     elif depth == 1:
@@ -607,7 +611,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -615,13 +619,9 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 2)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
-                    state = child
+                state = state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -633,11 +633,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     elif depth == 2:
@@ -649,7 +648,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -657,20 +656,14 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 3)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
+                child = state[0].get(segment) or segment and state[1]
+                if child:
                     state = child
                     if len(parts) > 2:
                         segment = parts[2]
-                        child = state[0].get(segment)
-                        if child is None and segment:
-                            child = state[1]
-                        if child is not None:
-                            state = child
+                        state = state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -682,11 +675,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     elif depth == 3:
@@ -698,7 +690,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -706,27 +698,19 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 4)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
+                child = state[0].get(segment) or segment and state[1]
+                if child:
                     state = child
                     if len(parts) > 2:
                         segment = parts[2]
-                        child = state[0].get(segment)
-                        if child is None and segment:
-                            child = state[1]
-                        if child is not None:
+                        child = state[0].get(segment) or segment and state[1]
+                        if child:
                             state = child
                             if len(parts) > 3:
                                 segment = parts[3]
-                                child = state[0].get(segment)
-                                if child is None and segment:
-                                    child = state[1]
-                                if child is not None:
-                                    state = child
+                                state = state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -738,11 +722,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     elif depth == 4:
@@ -754,7 +737,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -762,34 +745,24 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 5)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
+                child = state[0].get(segment) or segment and state[1]
+                if child:
                     state = child
                     if len(parts) > 2:
                         segment = parts[2]
-                        child = state[0].get(segment)
-                        if child is None and segment:
-                            child = state[1]
-                        if child is not None:
+                        child = state[0].get(segment) or segment and state[1]
+                        if child:
                             state = child
                             if len(parts) > 3:
                                 segment = parts[3]
-                                child = state[0].get(segment)
-                                if child is None and segment:
-                                    child = state[1]
-                                if child is not None:
+                                child = state[0].get(segment) or segment and state[1]
+                                if child:
                                     state = child
                                     if len(parts) > 4:
                                         segment = parts[4]
-                                        child = state[0].get(segment)
-                                        if child is None and segment:
-                                            child = state[1]
-                                        if child is not None:
-                                            state = child
+                                        state = state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -801,11 +774,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
     else:
         return _dc_looping_walker(depth, root, entry)
@@ -822,7 +794,7 @@ def _dc_looping_walker(depth, root=None, entry=False):
             if entry and scope["type"] == "lifespan":
                 return await _dc_lifespan(scope, receive, send)
             raise
-        scope = dict(scope)
+        scope = {**scope}
         try:
             base = scope["root_path"]
         except KeyError:  # optional; servers set it
@@ -832,11 +804,9 @@ def _dc_looping_walker(depth, root=None, entry=False):
         parts = path.split("/", depth + 1)
         if not parts[0]:
             for segment in parts[1 : depth + 1]:
-                child = state[0].get(segment)
-                if child is None:
-                    child = state[1]
-                    if child is None or not segment:
-                        break
+                child = state[0].get(segment) or segment and state[1]
+                if not child:
+                    break
                 state = child
         hit = state[2]
         if hit.__class__ is tuple:
@@ -849,11 +819,10 @@ def _dc_looping_walker(depth, root=None, entry=False):
             return await app(scope, receive, send)
         if hit is None:
             return await _dc_not_found(scope, receive, send)
-        result = hit(scope, receive, send, parts, host, k, base, path)
-        if result is not _DC_FALLBACK:
-            result = await result
-            if result is not _DC_FALLBACK:
-                return result
+        try:
+            return await hit(scope, receive, send, parts, host, k, base, path)
+        except _DcFallback:  # its factory returned None
+            pass
         return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     return walk
@@ -938,18 +907,16 @@ _DC_LIFESPAN = (
 def _dc_route_example_com__ws_rooms_room(scope, receive, send, parts, host, k, base, path, app=None):
     v0 = parts[3]
     if app is None:
-        key = v0
         try:
-            app = _dc_apps_example_com__ws_rooms_room[key]
+            app = _dc_apps_example_com__ws_rooms_room[v0]
         except KeyError:  # not made yet, or dropped from the cache
-            return _dc_cold(_dc_route_example_com__ws_rooms_room, _dc_cache_example_com__ws_rooms_room, key, scope, receive, send, parts, host, k, base, path)
+            return _dc_cold(_dc_route_example_com__ws_rooms_room, _dc_cache_example_com__ws_rooms_room, v0, scope, receive, send, parts, host, k, base, path)
     scope["dispatchc.route"] = ('example.com /ws/rooms/{room}', 'www.example.com /ws/rooms/{room}')[k]
-    captures = {'room': v0}
     if "path_params" in scope:
-        captures = _dc_path_params(scope["path_params"], captures)
-    scope["path_params"] = captures
-    script = '/ws/rooms/' + v0
-    scope["root_path"] = base + script
+        scope["path_params"] = _dc_path_params(scope["path_params"], {'room': v0})
+    else:
+        scope["path_params"] = {'room': v0}
+    scope["root_path"] = base + '/ws/rooms/' + v0
     return app(scope, receive, send)
 
 
@@ -1030,11 +997,10 @@ _dc_state_example_com = _dc_leaves(
 def _dc_route_tenant_example_com__ws(scope, receive, send, parts, host, k, base, path, app=None):
     v0 = host['tenant']
     if app is None:
-        key = v0
         try:
-            app = _dc_apps_tenant_example_com__ws[key]
+            app = _dc_apps_tenant_example_com__ws[v0]
         except KeyError:  # not made yet, or dropped from the cache
-            return _dc_cold(_dc_route_tenant_example_com__ws, _dc_cache_tenant_example_com__ws, key, scope, receive, send, parts, host, k, base, path)
+            return _dc_cold(_dc_route_tenant_example_com__ws, _dc_cache_tenant_example_com__ws, v0, scope, receive, send, parts, host, k, base, path)
     scope["dispatchc.route"] = '{tenant}.example.com /ws'
     if host:
         if "path_params" in scope:
@@ -1053,11 +1019,10 @@ _dc_apps_tenant_example_com__ws = _dc_cache_tenant_example_com__ws.apps
 def _dc_route_tenant_example_com__root(scope, receive, send, parts, host, k, base, path, app=None):
     v0 = host['tenant']
     if app is None:
-        key = v0
         try:
-            app = _dc_apps_tenant_example_com__root[key]
+            app = _dc_apps_tenant_example_com__root[v0]
         except KeyError:  # not made yet, or dropped from the cache
-            return _dc_cold(_dc_route_tenant_example_com__root, _dc_cache_tenant_example_com__root, key, scope, receive, send, parts, host, k, base, path)
+            return _dc_cold(_dc_route_tenant_example_com__root, _dc_cache_tenant_example_com__root, v0, scope, receive, send, parts, host, k, base, path)
     scope["dispatchc.route"] = '{tenant}.example.com /'
     if host:
         if "path_params" in scope:
@@ -1140,7 +1105,7 @@ async def application(scope, receive, send):
     if walk is False:
         return await state(scope, receive, send)
     # A block whose one route always answers.
-    scope = dict(scope)
+    scope = {**scope}
     base = scope.get("root_path")
     if base:
         _dc_base(scope, base, scope["path"])
