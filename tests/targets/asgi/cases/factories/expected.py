@@ -486,7 +486,9 @@ def _dc_walker(depth, root=None, entry=False):
     with the request's arguments only, it starts from ``root``. A step goes
     to the segment's literal child, else (a non-empty segment) to the state
     for any other, else the walk ends where it is (states are never empty
-    tuples, so ``or`` tells them from None)."""
+    tuples, so ``or`` tells them from None). The first step looks nothing
+    up at a root without literal children: a block whose routes capture
+    their first segment (one app per first segment) pays for no lookup."""
     if depth == 0:
 
         async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
@@ -539,7 +541,7 @@ def _dc_walker(depth, root=None, entry=False):
             parts = path.split("/", 2)
             if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                state = state[0].get(segment) or segment and state[1] or state
+                state = state[0] and state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -576,7 +578,7 @@ def _dc_walker(depth, root=None, entry=False):
             parts = path.split("/", 3)
             if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment) or segment and state[1]
+                child = state[0] and state[0].get(segment) or segment and state[1]
                 if child:
                     state = child
                     if len(parts) > 2:
@@ -618,7 +620,7 @@ def _dc_walker(depth, root=None, entry=False):
             parts = path.split("/", 4)
             if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment) or segment and state[1]
+                child = state[0] and state[0].get(segment) or segment and state[1]
                 if child:
                     state = child
                     if len(parts) > 2:
@@ -665,7 +667,7 @@ def _dc_walker(depth, root=None, entry=False):
             parts = path.split("/", 5)
             if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment) or segment and state[1]
+                child = state[0] and state[0].get(segment) or segment and state[1]
                 if child:
                     state = child
                     if len(parts) > 2:
@@ -680,7 +682,9 @@ def _dc_walker(depth, root=None, entry=False):
                                     state = child
                                     if len(parts) > 4:
                                         segment = parts[4]
-                                        state = state[0].get(segment) or segment and state[1] or state
+                                        state = (
+                                            state[0].get(segment) or segment and state[1] or state
+                                        )
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -722,7 +726,7 @@ def _dc_looping_walker(depth, root=None, entry=False):
         parts = path.split("/", depth + 1)
         if not parts[0]:
             for segment in parts[1 : depth + 1]:
-                child = state[0].get(segment) or segment and state[1]
+                child = state[0] and state[0].get(segment) or segment and state[1]
                 if not child:
                     break
                 state = child
