@@ -5,6 +5,7 @@ loop, plain ones in a worker thread, None and exceptions not cached."""
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 
@@ -189,6 +190,33 @@ def test_none_is_not_cached_and_falls_back():
     # The fallback did not see the captures of the route that fell through.
     assert "path_params" not in seen.apps[0]
     assert (seen.apps[0].get("root_path", ""), seen.apps[0]["dispatchc.route"]) == ("", "default /")
+
+
+def test_the_fallback_after_a_none_runs_outside_any_exception():
+    """Falling through is invisible to the application that takes over,
+    from the first route of the chain and from a later one: it sees no
+    exception being handled, and one it raises has nothing of dispatchc's
+    chained to it (its traceback is its own)."""
+    handled = []
+
+    async def fallback(scope, receive, send):
+        handled.append(sys.exc_info()[1])
+        raise ValueError("the fallback failed")
+
+    with target_module(make=lambda key: None, fallback=fallback) as m:
+        app = build_asgi(
+            f"""\
+            /{{a}}/{{b}} -> {m}:make(b)
+            /{{a}}       -> {m}:make(a)
+            /            -> {m}:fallback
+            """
+        ).application
+        for path in ("/k", "/k/x"):  # one route falls through, or two
+            with pytest.raises(ValueError, match="the fallback failed") as info:
+                call(app, scope_for(path))
+            assert info.value.__context__ is None
+            assert info.value.__cause__ is None
+    assert handled == [None, None]
 
 
 def test_an_exception_propagates_and_is_not_cached():

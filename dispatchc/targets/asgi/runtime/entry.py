@@ -107,7 +107,7 @@ async def application(scope, receive, send):
     if walk is False:
         return await state(scope, receive, send)
     # A block whose one route always answers.
-    scope = dict(scope)
+    scope = {**scope}
     base = scope.get("root_path")
     if base:
         _dc_base(scope, base, scope["path"])

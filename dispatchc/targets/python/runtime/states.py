@@ -6,7 +6,8 @@ route that handles a path ending here (or None), and the routes to fall
 back to, in order, when its factory returns None (SPEC §3). A route that
 depends on nothing in the request is a tuple ``(app, names, script, cut)``;
 any other is a function the target writes for it, which returns
-``_DC_FALLBACK`` when its factory returned None.
+``_DC_FALLBACK`` when its factory returned None (the ASGI target's raise
+``_DcFallback`` instead: see ``dispatchc.targets.asgi.runtime.walk``).
 """
 
 #: Host captures of a host without any.

@@ -399,8 +399,6 @@ async def _dc_lifespan(scope, receive, send):
 
 #: Host captures of a host without any.
 _DC_NO_CAPTURES = {}
-#: What a route function returns when its factory returned None.
-_DC_FALLBACK = object()
 
 
 def _dc_table(prefixes, apps, routes=None, hosted=None, elsewhere=(), misdirected=None):
@@ -609,6 +607,11 @@ def _dc_hosted(app, names, script, cut):
     return route
 
 
+class _DcFallback(Exception):
+    """What a route raises when its factory returned None: the request
+    goes on to the next route of the chain (SPEC §3)."""
+
+
 async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path):
     """The rest of a route chain, after a factory returned None (SPEC §3)."""
     for hit in routes:
@@ -620,11 +623,10 @@ async def _dc_fallback(scope, receive, send, routes, parts, host, k, base, path)
             if _dc_states:
                 _dc_state_of(scope, app)
             return await app(scope, receive, send)
-        result = hit(scope, receive, send, parts, host, k, base, path)
-        if result is not _DC_FALLBACK:
-            result = await result
-            if result is not _DC_FALLBACK:
-                return result
+        try:
+            return await hit(scope, receive, send, parts, host, k, base, path)
+        except _DcFallback:  # its factory returned None
+            pass
     return await _dc_not_found(scope, receive, send)
 
 async def _dc_cold(route, cache, key, scope, receive, send, parts, host, k, base, path):
@@ -632,7 +634,7 @@ async def _dc_cold(route, cache, key, scope, receive, send, parts, host, k, base
     (SPEC §4), then handle the request with it; or fall back on None."""
     app = await cache.create(key)
     if app is None:
-        return _DC_FALLBACK
+        raise _DcFallback
     return await route(scope, receive, send, parts, host, k, base, path, app)
 
 
@@ -655,7 +657,12 @@ def _dc_shared_walker(depth):
 def _dc_walker(depth, root=None, entry=False):
     """A walker for paths of up to ``depth`` segments: the steps written out
     up to four (a loop costs more than the lookups), a loop beyond. Called
-    with the request's arguments only, it starts from ``root``."""
+    with the request's arguments only, it starts from ``root``. A step goes
+    to the segment's literal child, else (a non-empty segment) to the state
+    for any other, else the walk ends where it is (states are never empty
+    tuples, so ``or`` tells them from None). The first step looks nothing
+    up at a root without literal children: a block whose routes capture
+    their first segment (one app per first segment) pays for no lookup."""
     if depth == 0:
 
         async def walk(scope, receive, send, state=root, host=_DC_NO_CAPTURES, k=0):
@@ -665,7 +672,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -683,11 +690,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, None, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, None, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], None, host, k, base, path)
 
     elif depth == 1:
@@ -699,7 +705,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -707,13 +713,9 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 2)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
-                    state = child
+                state = state[0] and state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -725,11 +727,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     elif depth == 2:
@@ -741,7 +742,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -749,20 +750,14 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 3)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
+                child = state[0] and state[0].get(segment) or segment and state[1]
+                if child:
                     state = child
                     if len(parts) > 2:
                         segment = parts[2]
-                        child = state[0].get(segment)
-                        if child is None and segment:
-                            child = state[1]
-                        if child is not None:
-                            state = child
+                        state = state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -774,11 +769,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     elif depth == 3:
@@ -790,7 +784,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -798,27 +792,19 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 4)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
+                child = state[0] and state[0].get(segment) or segment and state[1]
+                if child:
                     state = child
                     if len(parts) > 2:
                         segment = parts[2]
-                        child = state[0].get(segment)
-                        if child is None and segment:
-                            child = state[1]
-                        if child is not None:
+                        child = state[0].get(segment) or segment and state[1]
+                        if child:
                             state = child
                             if len(parts) > 3:
                                 segment = parts[3]
-                                child = state[0].get(segment)
-                                if child is None and segment:
-                                    child = state[1]
-                                if child is not None:
-                                    state = child
+                                state = state[0].get(segment) or segment and state[1] or state
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -830,11 +816,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     elif depth == 4:
@@ -846,7 +831,7 @@ def _dc_walker(depth, root=None, entry=False):
                 if entry and scope["type"] == "lifespan":
                     return await _dc_lifespan(scope, receive, send)
                 raise
-            scope = dict(scope)
+            scope = {**scope}
             try:
                 base = scope["root_path"]
             except KeyError:  # optional; servers set it
@@ -854,34 +839,26 @@ def _dc_walker(depth, root=None, entry=False):
             if base:
                 base, path = _dc_base(scope, base, path)
             parts = path.split("/", 5)
-            if len(parts) > 1 and not parts[0]:
+            if path and not parts[0]:  # the path starts with "/"
                 segment = parts[1]
-                child = state[0].get(segment)
-                if child is None and segment:
-                    child = state[1]
-                if child is not None:
+                child = state[0] and state[0].get(segment) or segment and state[1]
+                if child:
                     state = child
                     if len(parts) > 2:
                         segment = parts[2]
-                        child = state[0].get(segment)
-                        if child is None and segment:
-                            child = state[1]
-                        if child is not None:
+                        child = state[0].get(segment) or segment and state[1]
+                        if child:
                             state = child
                             if len(parts) > 3:
                                 segment = parts[3]
-                                child = state[0].get(segment)
-                                if child is None and segment:
-                                    child = state[1]
-                                if child is not None:
+                                child = state[0].get(segment) or segment and state[1]
+                                if child:
                                     state = child
                                     if len(parts) > 4:
                                         segment = parts[4]
-                                        child = state[0].get(segment)
-                                        if child is None and segment:
-                                            child = state[1]
-                                        if child is not None:
-                                            state = child
+                                        state = (
+                                            state[0].get(segment) or segment and state[1] or state
+                                        )
             hit = state[2]
             if hit.__class__ is tuple:
                 app, names, script, cut = hit
@@ -893,11 +870,10 @@ def _dc_walker(depth, root=None, entry=False):
                 return await app(scope, receive, send)
             if hit is None:
                 return await _dc_not_found(scope, receive, send)
-            result = hit(scope, receive, send, parts, host, k, base, path)
-            if result is not _DC_FALLBACK:
-                result = await result
-                if result is not _DC_FALLBACK:
-                    return result
+            try:
+                return await hit(scope, receive, send, parts, host, k, base, path)
+            except _DcFallback:  # its factory returned None
+                pass
             return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
     else:
         return _dc_looping_walker(depth, root, entry)
@@ -914,7 +890,7 @@ def _dc_looping_walker(depth, root=None, entry=False):
             if entry and scope["type"] == "lifespan":
                 return await _dc_lifespan(scope, receive, send)
             raise
-        scope = dict(scope)
+        scope = {**scope}
         try:
             base = scope["root_path"]
         except KeyError:  # optional; servers set it
@@ -924,11 +900,9 @@ def _dc_looping_walker(depth, root=None, entry=False):
         parts = path.split("/", depth + 1)
         if not parts[0]:
             for segment in parts[1 : depth + 1]:
-                child = state[0].get(segment)
-                if child is None:
-                    child = state[1]
-                    if child is None or not segment:
-                        break
+                child = state[0] and state[0].get(segment) or segment and state[1]
+                if not child:
+                    break
                 state = child
         hit = state[2]
         if hit.__class__ is tuple:
@@ -941,11 +915,10 @@ def _dc_looping_walker(depth, root=None, entry=False):
             return await app(scope, receive, send)
         if hit is None:
             return await _dc_not_found(scope, receive, send)
-        result = hit(scope, receive, send, parts, host, k, base, path)
-        if result is not _DC_FALLBACK:
-            result = await result
-            if result is not _DC_FALLBACK:
-                return result
+        try:
+            return await hit(scope, receive, send, parts, host, k, base, path)
+        except _DcFallback:  # its factory returned None
+            pass
         return await _dc_fallback(scope, receive, send, state[3], parts, host, k, base, path)
 
     return walk
@@ -1042,12 +1015,11 @@ def _dc_route_tenant_example_com__orgs_org_repos_repo(scope, receive, send, part
         except KeyError:  # not made yet, or dropped from the cache
             return _dc_cold(_dc_route_tenant_example_com__orgs_org_repos_repo, _dc_cache_tenant_example_com__orgs_org_repos_repo, key, scope, receive, send, parts, host, k, base, path)
     scope["dispatchc.route"] = '{tenant}.example.com /orgs/{org}/repos/{repo}'
-    captures = {'tenant': v0, 'org': v1, 'repo': v2}
     if "path_params" in scope:
-        captures = _dc_path_params(scope["path_params"], captures)
-    scope["path_params"] = captures
-    script = '/orgs/' + v1 + '/repos/' + v2
-    scope["root_path"] = base + script
+        scope["path_params"] = _dc_path_params(scope["path_params"], {'tenant': v0, 'org': v1, 'repo': v2})
+    else:
+        scope["path_params"] = {'tenant': v0, 'org': v1, 'repo': v2}
+    scope["root_path"] = base + '/orgs/' + v1 + '/repos/' + v2
     return app(scope, receive, send)
 
 
@@ -1065,12 +1037,11 @@ def _dc_route_tenant_example_com__u_user(scope, receive, send, parts, host, k, b
         except KeyError:  # not made yet, or dropped from the cache
             return _dc_cold(_dc_route_tenant_example_com__u_user, _dc_cache_tenant_example_com__u_user, v1, scope, receive, send, parts, host, k, base, path)
     scope["dispatchc.route"] = '{tenant}.example.com /u/{user}'
-    captures = {'tenant': v0, 'user': v1}
     if "path_params" in scope:
-        captures = _dc_path_params(scope["path_params"], captures)
-    scope["path_params"] = captures
-    script = '/u/' + v1
-    scope["root_path"] = base + script
+        scope["path_params"] = _dc_path_params(scope["path_params"], {'tenant': v0, 'user': v1})
+    else:
+        scope["path_params"] = {'tenant': v0, 'user': v1}
+    scope["root_path"] = base + '/u/' + v1
     return app(scope, receive, send)
 
 
@@ -1132,12 +1103,11 @@ def _dc_route_tenant_example_com__user(scope, receive, send, parts, host, k, bas
         except KeyError:  # not made yet, or dropped from the cache
             return _dc_cold(_dc_route_tenant_example_com__user, _dc_cache_tenant_example_com__user, v1, scope, receive, send, parts, host, k, base, path)
     scope["dispatchc.route"] = '{tenant}.example.com /{user}'
-    captures = {'tenant': v0, 'user': v1}
     if "path_params" in scope:
-        captures = _dc_path_params(scope["path_params"], captures)
-    scope["path_params"] = captures
-    script = '/' + v1
-    scope["root_path"] = base + script
+        scope["path_params"] = _dc_path_params(scope["path_params"], {'tenant': v0, 'user': v1})
+    else:
+        scope["path_params"] = {'tenant': v0, 'user': v1}
+    scope["root_path"] = base + '/' + v1
     return app(scope, receive, send)
 
 
@@ -1192,12 +1162,11 @@ def _dc_route_default__page(scope, receive, send, parts, host, k, base, path, ap
         except KeyError:  # not made yet, or dropped from the cache
             return _dc_cold(_dc_route_default__page, _dc_cache_default__page, key, scope, receive, send, parts, host, k, base, path)
     scope["dispatchc.route"] = 'default /{page}'
-    captures = {'page': v0}
     if "path_params" in scope:
-        captures = _dc_path_params(scope["path_params"], captures)
-    scope["path_params"] = captures
-    script = '/' + v0
-    scope["root_path"] = base + script
+        scope["path_params"] = _dc_path_params(scope["path_params"], {'page': v0})
+    else:
+        scope["path_params"] = {'page': v0}
+    scope["root_path"] = base + '/' + v0
     return app(scope, receive, send)
 
 
@@ -1268,7 +1237,7 @@ async def application(scope, receive, send):
     if walk is False:
         return await state(scope, receive, send)
     # A block whose one route always answers.
-    scope = dict(scope)
+    scope = {**scope}
     base = scope.get("root_path")
     if base:
         _dc_base(scope, base, scope["path"])
