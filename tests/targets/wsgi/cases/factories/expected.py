@@ -7,6 +7,7 @@ Hosts and paths are matched by dict lookups over tables built at compile
 time; nothing is parsed or interpreted per request.
 """
 
+import gc
 import importlib
 import ipaddress
 import threading
@@ -271,6 +272,19 @@ def _dc_table(prefixes, apps, routes=None, hosted=None, elsewhere=(), misdirecte
         names = tuple([prefix + " /" for prefix in prefixes])
         hit = (apps["/"], names, "", 0)
         return [{}, None, hit if hosted is None else hosted(*hit), ()], 0
+    # Every container made here stays alive: the cyclic collector, which
+    # the allocations would run again and again, has nothing to find.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _dc_automaton(prefixes, apps, routes, hosted, elsewhere, misdirected)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _dc_automaton(prefixes, apps, routes, hosted, elsewhere, misdirected):
+    """``_dc_table``'s work, with the collector paused."""
     heads = [prefix + " " for prefix in prefixes]
     away = object()  # a route of another upstream
     rows = []
