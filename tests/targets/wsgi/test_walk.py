@@ -264,6 +264,49 @@ def test_table_of_one_root_route_is_the_general_tables_answer():
         assert general[0][2][-4:] == (app, ("a.test /", "b.test /"), "", 0)
 
 
+def canonical(state: Any) -> Any:
+    """A state as nested plain data, to compare automata built two ways."""
+    children, other, first, rest = state
+    return (
+        {key: canonical(child) for key, child in sorted(children.items())},
+        None if other is None else canonical(other),
+        first,
+        tuple(rest),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["a", "b", "c", "é"]), max_size=4).map(
+            lambda segments: "/" + "/".join(segments)
+        ),
+        min_size=1,
+        max_size=12,
+        unique=True,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_literal_rows_in_path_order_build_the_same_automaton_in_one_pass(paths, random):
+    apps = {path: f"app {path}" for path in paths}
+    ordered = dict(sorted(apps.items()))  # as a module writes them: one pass
+    shuffled = list(apps.items())
+    random.shuffle(shuffled)
+    assert (
+        states._dc_literal_states([(p, (a, (p,), p, len(p))) for p, a in ordered.items()])
+        is not None
+    )
+    one_pass = states._dc_table(("h",), ordered)
+    # The same routes given as written-out routes take the general way.
+    hits = {}
+    for path, app in shuffled:
+        script = "" if path == "/" else path
+        hits[path] = (app, ("h " + path,), script, len(script))
+    general = states._dc_table(("h",), {}, routes=hits)
+    assert one_pass[1] == general[1]
+    assert canonical(one_pass[0]) == canonical(general[0])
+
+
 def test_table_of_a_block_whose_host_captures_wraps_its_rows():
     app = object()
 

@@ -245,6 +245,10 @@ def _dc_automaton(prefixes, apps, routes, hosted, elsewhere, misdirected):
     if routes:
         rows.extend(routes.items())
     rows.extend([(path, away) for path in elsewhere])
+    if misdirected is None and not routes:
+        found = _dc_literal_states(rows)
+        if found is not None:
+            return found
     # The trie: a node is [literal children, the capture child, its route,
     # its route's segments]. Without captures it is the automaton itself.
     trie = [{}, None, None, None]
@@ -351,6 +355,37 @@ def _dc_automaton(prefixes, apps, routes, hosted, elsewhere, misdirected):
             parent[1] = state
         else:
             parent[0][step] = state
+    return root, depth
+
+
+def _dc_literal_states(rows):
+    """The automaton of literal paths, made in one pass when each path
+    comes after the paths above it (a block's rows come sorted by path): a
+    new state starts with its parent's chain, and a route goes in front of
+    its own state's. ``(root, depth)``; None when a path is not literal or
+    comes after one below it (the general way then builds it)."""
+    root = [{}, None, None, ()]
+    depth = 0
+    for path, hit in rows:
+        if "{" in path:
+            return None
+        node = root
+        made = False
+        segments = path[1:].split("/") if path != "/" else ()
+        for segment in segments:
+            children = node[0]
+            child = children.get(segment)
+            made = child is None
+            if made:
+                child = children[segment] = [{}, None, node[2], node[3]]
+            node = child
+        if not made and (node[0] or node is root and node[2] is not None):
+            return None  # a state made before its own route: out of order
+        if node[2] is not None:
+            node[3] = (node[2], *node[3])
+        node[2] = hit
+        if len(segments) > depth:
+            depth = len(segments)
     return root, depth
 
 
