@@ -113,32 +113,22 @@ def _dc_automaton(prefixes, apps, routes, hosted, elsewhere, misdirected):
         if found is not None:
             return found
     # The trie: a node is [literal children, the capture child, its route,
-    # its route's segments]. Without captures it is the automaton itself.
+    # its route's segments].
     trie = [{}, None, None, None]
     depth = 0
-    captures = False
     for path, hit in rows:
         node = trie
         segments = path[1:].split("/") if path != "/" else ()
-        if "{" in path:
-            captures = True
-            for segment in segments:
-                if segment[0] == "{":
-                    child = node[1]
-                    if child is None:
-                        child = node[1] = [{}, None, None, None]
-                else:
-                    child = node[0].get(segment)
-                    if child is None:
-                        child = node[0][segment] = [{}, None, None, None]
-                node = child
-        else:
-            for segment in segments:
-                children = node[0]
-                child = children.get(segment)
+        for segment in segments:
+            if segment[0] == "{":
+                child = node[1]
                 if child is None:
-                    child = children[segment] = [{}, None, None, None]
-                node = child
+                    child = node[1] = [{}, None, None, None]
+            else:
+                child = node[0].get(segment)
+                if child is None:
+                    child = node[0][segment] = [{}, None, None, None]
+            node = child
         node[2] = hit
         node[3] = segments
         if len(segments) > depth and hit is not away:  # no request walks past
@@ -157,25 +147,6 @@ def _dc_automaton(prefixes, apps, routes, hosted, elsewhere, misdirected):
                     kept.append(hit)
             chain = kept or (misdirected,)
         return (chain[0], chain[1:]) if chain else (None, ())
-
-    if not captures:
-        # Each node is a state: its chain is its route, then its parent's.
-        stack = [(trie, ())]
-        while stack:
-            node, chain = stack.pop()
-            if node[2] is not None:
-                chain = (node[2], *chain)
-            if misdirected is None:
-                if chain:
-                    node[2] = chain[0]
-                    node[3] = chain[1:]
-                else:
-                    node[3] = ()
-            else:
-                node[2], node[3] = ends(chain)
-            for child in node[0].values():
-                stack.append((child, chain))
-        return trie, depth
 
     # The states, top down (iteratively: paths may be deep): a frame is
     # (trie nodes, the parent's chain, the parent state, the segment that
