@@ -9,6 +9,10 @@ environ an app saw.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dispatchc.front.patterns import PatternError, _parse_host, parse_host
 
 from .helpers import build_app as build
 from .helpers import call as call_app
@@ -576,3 +580,21 @@ def test_no_host_block_never_looks_at_the_host(targets, host, extra):
 def test_default_block_only_never_looks_at_the_host(targets):
     app = build(targets, 'default { / -> T:named("d") }')
     assert call(app, "bad host")[:2] == ("200 OK", b"d")
+
+
+# -- the plain-host shortcut of parse_host --------------------------------------------------
+
+
+def _parsed(parse, text):  # type: ignore[no-untyped-def]
+    try:
+        return parse(text)
+    except PatternError as exc:
+        return ("error", str(exc))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="abz09-_.A{}*:[]é", min_size=1, max_size=70))
+def test_plain_hosts_take_a_shortcut_to_the_same_pattern(text):
+    # parse_host skips the label checks for lower-case ASCII names; the
+    # checks would have given the same pattern (or the same error).
+    assert _parsed(parse_host, text) == _parsed(_parse_host, text)
