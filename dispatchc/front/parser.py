@@ -13,6 +13,7 @@ from ..diagnostics import Diagnostic
 from ..errors import DispatchError
 from ..ir import status_line
 from ..source import Source, Span
+from .drive import Driver
 from .grammar import parser
 
 #: How each terminal is named in a message.
@@ -52,6 +53,13 @@ def _found(token: Token) -> str:
     return f"'{token}'"
 
 
+@functools.cache
+def driver() -> Driver | None:
+    """The loaded parser's tables in one loop (front/drive.py), when lark
+    builds its parser in a way that loop reproduces."""
+    return Driver.of(parser())
+
+
 def decode(path: str, raw: bytes) -> Source:
     """Decode a routing file; invalid UTF-8 is an E002 diagnostic."""
     try:
@@ -82,7 +90,12 @@ def parse(source: Source) -> Tree:
     text = source.text
     if not text.endswith("\n"):
         text += "\n"
-    try:
+    fast = driver()
+    if fast is not None:
+        tree = fast.parse(text)
+        if tree is not None:
+            return tree
+    try:  # lark itself: an error, with everything lark puts in it
         return parser().parse(text)
     except UnexpectedInput as exc:
         raise DispatchError(source, [_syntax_diagnostic(source, exc)]) from None
