@@ -15,7 +15,9 @@ a state whatever else the table holds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 from ..ir import Route
 
@@ -120,3 +122,52 @@ def states(routes: tuple[Route, ...], limit: int = MAX_STATES) -> tuple[State, .
         )
         for w in reversed(found)
     )
+
+
+class LazyStates(Sequence[State]):
+    """``states(routes)``, made when first read: the states of a block
+    whose paths are all literal, which cannot be too large when its paths
+    have fewer segments than the limit (its states are the trie's nodes:
+    at most one per segment, and the root). Building a module for the WSGI
+    or ASGI target never reads them (the module's tables are built when it
+    is imported), and they are a fifth of a 100,000-route build."""
+
+    __slots__ = ("_limit", "_routes", "_states")
+
+    def __init__(self, routes: tuple[Route, ...], limit: int = MAX_STATES) -> None:
+        assert not any(r.path.captures for r in routes)
+        assert 1 + sum(len(r.path.segments) for r in routes) <= limit
+        self._routes: tuple[Route, ...] | None = routes
+        self._limit = limit
+        self._states: tuple[State, ...] = ()
+
+    def _made(self) -> tuple[State, ...]:
+        if self._routes is not None:
+            self._states = states(self._routes, self._limit)
+            self._routes = None
+        return self._states
+
+    @overload
+    def __getitem__(self, index: int) -> State: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[State]: ...
+    def __getitem__(self, index: int | slice) -> State | Sequence[State]:
+        return self._made()[index]
+
+    def __len__(self) -> int:
+        return len(self._made())
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._made())
+
+    def __reversed__(self):  # type: ignore[no-untyped-def]
+        return reversed(self._made())
+
+
+def block_states(routes: tuple[Route, ...], limit: int = MAX_STATES) -> Sequence[State]:
+    """``states(routes, limit)``, made now when it may be too large (TableTooLarge
+    is a build error), else when first read (``LazyStates``)."""
+    literal = not any(r.path.captures for r in routes)
+    if literal and 1 + sum(len(r.path.segments) for r in routes) <= limit:
+        return LazyStates(routes, limit)
+    return states(routes, limit)

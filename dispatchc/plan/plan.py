@@ -12,13 +12,14 @@ chain of every factory route. Order is decided in ``order.py`` only.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic
 from ..ir import Block, FactoryTarget, HostPattern, PathPattern, Route, RouteTable, Target
 from ..source import Span
 from . import order
-from .automaton import MAX_STATES, State, TableTooLarge, states
+from .automaton import MAX_STATES, State, TableTooLarge, block_states
 from .names import identifier, unique
 
 
@@ -66,7 +67,7 @@ class BlockPlan:
     name: str  # unique in the file: "default", or from its most specific pattern
     patterns: tuple[HostPattern, ...]  # precedence order; empty for default
     routes: tuple[RoutePlan, ...]  # precedence order
-    states: tuple[State, ...]  # children before parents; the root is last
+    states: Sequence[State]  # children before parents; the root is last (automaton.block_states)
     #: In a backend's plan (``upstreams.project``): the paths of the routes
     #: that other upstreams serve, whose places in the chains went to the
     #: 421 responder; None in the plan of a whole file.
@@ -186,7 +187,7 @@ def _route_names(routes: tuple[Route, ...]) -> dict[str, str]:
 
 #: A block's route names and automaton, by its paths in precedence order:
 #: all they depend on.
-_Shared = dict[tuple[str, ...], tuple[dict[str, str], tuple[State, ...]]]
+_Shared = dict[tuple[str, ...], tuple[dict[str, str], Sequence[State]]]
 
 
 def _block_plan(block: Block, name: str, limit: int, shared: _Shared) -> BlockPlan:
@@ -197,7 +198,7 @@ def _block_plan(block: Block, name: str, limit: int, shared: _Shared) -> BlockPl
     found = shared.get(paths)
     if found is None:
         try:
-            found = shared[paths] = (_route_names(routes), states(routes, limit))
+            found = shared[paths] = (_route_names(routes), block_states(routes, limit))
         except TableTooLarge as exc:
             raise PlanError([_too_large(block, exc)]) from None
     names, table = found

@@ -15,7 +15,7 @@ from dispatchc.compiler import load
 from dispatchc.front.patterns import parse_path
 from dispatchc.ir import Route, StatusTarget
 from dispatchc.plan import BlockPlan, PlanError, State, build
-from dispatchc.plan.automaton import TableTooLarge, states
+from dispatchc.plan.automaton import LazyStates, TableTooLarge, block_states, states
 from dispatchc.plan.matcher import BlockChoice, path_candidates
 
 from ..strategies import aimed_path, path_infos, tables
@@ -154,3 +154,27 @@ def test_a_table_past_the_limit_is_refused():
     (diagnostic,) = info.value.diagnostics
     assert diagnostic.code == "E203"
     assert "the default block" in diagnostic.message
+
+
+def test_a_literal_table_past_the_limit_is_refused_at_build_time():
+    """A block of literal paths gets its states when first read, but one
+    that may be too large is still an error when the file is built."""
+    text = b"/a/b/c -> m:a\n/a/d/e -> m:b\n/f -> m:c\n"  # 7 states, 8 segments and a root
+    table = load("routes.disp", text).table
+    assert len(build(table, limit=8).blocks[0].states) == 7
+    with pytest.raises(PlanError) as info:
+        build(table, limit=6)
+    assert [d.code for d in info.value.diagnostics] == ["E203"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from("abc"), min_size=1, max_size=3), max_size=8))
+def test_literal_states_made_late_are_the_states(paths: list[list[str]]) -> None:
+    texts = sorted({"/" + "/".join(p) for p in paths} | {"/"})
+    routes = tuple(Route(parse_path(t), StatusTarget(200)) for t in reversed(texts))
+    late = block_states(routes)
+    assert isinstance(late, LazyStates)
+    made = states(routes)
+    assert list(late) == list(made)
+    assert late[-1] == made[-1] and len(late) == len(made)
+    assert list(reversed(late)) == list(reversed(made))

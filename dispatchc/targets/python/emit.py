@@ -98,9 +98,10 @@ class Names:
                 if isinstance(target, AppTarget | FactoryTarget):
                     factory = isinstance(target, FactoryTarget)
                     key = (target.module, target.attr, target.lazy, factory)
-                    kind = ("lazy_" if target.lazy else "") + ("factory" if factory else "app")
-                    base = f"_dc_{kind}_{identifier(target.module)}__{identifier(target.attr)}"
-                    refs[key] = base
+                    if key not in refs:  # a target is usually named by many routes
+                        kind = ("lazy_" if target.lazy else "") + ("factory" if factory else "app")
+                        module, attr = identifier(target.module), identifier(target.attr)
+                        refs[key] = f"_dc_{kind}_{module}__{attr}"
                     if wrap_wsgi and target.wsgi and not factory:
                         names.wrapped.add(key)
         final = unique((repr(k), base) for k, base in refs.items())
@@ -207,22 +208,32 @@ def route_app(route: RoutePlan, names: Names) -> str | None:
     return None
 
 
-def static_route(
-    block: BlockPlan, route: RoutePlan, names: Names, dialect: Dialect
-) -> dict[str, Any]:
-    """A route whose handling needs nothing but constants (``is_static``)."""
-    script = dialect.text(route.script or "")
+def row(route: RoutePlan, names: Names, dialect: Dialect) -> dict[str, Any]:
+    """A row of a block's table (a route that needs nothing but constants,
+    ``is_static``): what it calls (``app``, or the ``redirect`` answered),
+    and its comment."""
     target = route.target
     redirect = None
     if isinstance(target, RedirectTarget):
         location = "".join(p.value for p in target.parts)
         redirect = {"status": status_line(target.code), "code": target.code, "location": location}
     return {
-        "kind": "static",
-        "name": Names.route(block, route),
         "comment": target_comment(route, dialect.with_wsgi),
         "app": route_app(route, names),
         "redirect": redirect,
+    }
+
+
+def static_route(
+    block: BlockPlan, route: RoutePlan, names: Names, dialect: Dialect
+) -> dict[str, Any]:
+    """A constant route written out rather than as a row (its path is not
+    ASCII): the row, its names and split."""
+    script = dialect.text(route.script or "")
+    return {
+        **row(route, names, dialect),
+        "kind": "static",
+        "name": Names.route(block, route),
         "names": route_names(block, route),
         "script": script,
         "cut": len(script),
@@ -334,21 +345,24 @@ def table_path(path: PathPattern, dialect: Dialect) -> str:
 
 
 def block_data(block: BlockPlan, names: Names, dialect: Dialect) -> dict[str, Any]:
-    """A block's table: a row per route that needs nothing but constants,
-    by path (the run time's ``_dc_table`` builds the automaton from the
-    paths), and the other routes, written out (as functions, but for a
-    constant route whose path is not ASCII)."""
+    """A block's table: a row ``(path, app, redirect, comment)`` per route
+    that needs nothing but constants, sorted by path (the run time's
+    ``_dc_table`` builds the automaton from the paths), and the other
+    routes, written out (as functions, but for a constant route whose path
+    is not ASCII)."""
     rows = []
     functions = []
     for route in block.routes:
         path = table_path(route.path, dialect)
         if is_static(block, route):
-            data = static_route(block, route, names, dialect)
             # Its dispatchc.route is made from the path, which must then be
             # the path as written (not so for a non-ASCII one: UTF-8 bytes).
             if path == route.path.text:
-                rows.append((path, data))
+                data = row(route, names, dialect)
+                # a tuple: a template reads a dict's keys through a failed getattr
+                rows.append((path, data["app"], data["redirect"], data["comment"]))
                 continue
+            data = static_route(block, route, names, dialect)
         else:
             data = function_route(block, route, names, dialect)
         data["path"] = path
