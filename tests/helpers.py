@@ -485,7 +485,7 @@ def redirect_locations(code: str) -> dict[str, list[tuple[Any, ...]]]:
     ``("text", constant)``, ``("capture", "part" | "host", index or name)``,
     ``("path",)`` and ``("relative", pieces)`` (a Location made safe at run
     time). Keyed by the route function's name, or by the constant's text for
-    a redirect with nothing to substitute (``_DcRedirect(status, text)``).
+    a redirect with nothing to substitute (``_DcStatus(status, text)``).
     Anything else in a Location expression fails: only constants and the
     run time's quoting functions build one."""
     found: dict[str, list[tuple[Any, ...]]] = {}
@@ -498,7 +498,8 @@ def redirect_locations(code: str) -> dict[str, list[tuple[Any, ...]]]:
                     found[stmt.name] = _pieces(node.args[3], loads)
         elif not isinstance(stmt, ast.FunctionDef | ast.ClassDef):
             for node in ast.walk(stmt):
-                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "_DcRedirect":
+                call = isinstance(node, ast.Call) and getattr(node.func, "id", "") == "_DcStatus"
+                if call and len(node.args) == 2:
                     status, location = node.args
                     assert isinstance(status, ast.Constant) and isinstance(location, ast.Constant)
                     found[location.value] = [("text", location.value)]

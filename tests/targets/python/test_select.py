@@ -75,7 +75,9 @@ def test_select_of_the_entry_point_pulls_in_the_host_machinery():
     names = {n for d in selection.definitions for n in d.names}
     assert {"_dc_host", "_dc_select", "_dc_lookup", "_dc_normal_host", "_dc_split_host"} <= names
     assert "_DcCache" not in names and "_dc_walker" not in names
-    assert selection.imports == ("import ipaddress",)
+    # ipaddress for IPv6 hosts; quote for the redirects that _DcStatus,
+    # dispatchc's own 400, also answers
+    assert selection.imports == ("import ipaddress", "from urllib.parse import quote")
 
 
 def test_what_the_per_file_code_defines_is_not_copied():

@@ -10,7 +10,6 @@ from dispatchc.targets.wsgi.runtime.responses import (
     _dc_bad_request,
     _dc_not_found,
     _dc_redirect,
-    _DcRedirect,
     _DcStatus,
 )
 
@@ -38,7 +37,7 @@ def test_204_and_304_have_no_body_nor_content_headers(line):
 def test_head_gets_the_headers_without_the_body():
     head = call(_DcStatus("410 Gone"), environ(REQUEST_METHOD="HEAD"))
     assert head.body == b"" and head.header("Content-Length") == "9"
-    redirect = call(_DcRedirect("301 Moved Permanently", "/x"), environ(REQUEST_METHOD="HEAD"))
+    redirect = call(_DcStatus("301 Moved Permanently", "/x"), environ(REQUEST_METHOD="HEAD"))
     assert redirect.body == b"" and redirect.header("Location") == "/x"
 
 
@@ -68,7 +67,7 @@ def test_bad_request_and_not_found():
 )
 def test_redirect_sends_the_location_with_the_query(location, query, sent):
     for response in (
-        call(_DcRedirect("302 Found", location), environ(QUERY_STRING=query)),
+        call(_DcStatus("302 Found", location), environ(QUERY_STRING=query)),
         call(
             lambda e, s: _dc_redirect(e, s, "302 Found", location),
             environ(QUERY_STRING=query),
@@ -85,5 +84,5 @@ def test_redirect_sends_the_location_with_the_query(location, query, sent):
 
 
 def test_redirect_without_a_query_string_key():
-    response = call(_DcRedirect("308 Permanent Redirect", "/b"), environ(QUERY_STRING=None))
+    response = call(_DcStatus("308 Permanent Redirect", "/b"), environ(QUERY_STRING=None))
     assert response.header("Location") == "/b"

@@ -31,12 +31,16 @@ async def _dc_respond(scope, send, status, headers, body):
 
 
 class _DcStatus:
-    """A plain-text response with a fixed status (``status CODE``)."""
+    """A response of dispatchc's own, as nginx's ``return``: a plain-text
+    response with a fixed status (``status CODE``, and dispatchc's 400 and
+    404), or, given a ``location``, a redirect there (``redirect CODE
+    "URL"`` with nothing to substitute)."""
 
-    __slots__ = ("_body", "_headers", "_status")
+    __slots__ = ("_body", "_headers", "_location", "_status")
 
-    def __init__(self, status):
+    def __init__(self, status, location=None):
         self._status = int(status[:3])
+        self._location = location
         if self._status in (204, 304):
             self._body = b""
             self._headers = ()
@@ -48,7 +52,10 @@ class _DcStatus:
             )
 
     async def __call__(self, scope, receive, send):
-        await _dc_respond(scope, send, self._status, list(self._headers), self._body)
+        if self._location is not None:
+            await _dc_redirect(scope, send, self._status, self._location)
+        else:
+            await _dc_respond(scope, send, self._status, list(self._headers), self._body)
 
 
 _dc_bad_request = _DcStatus("400 Bad Request")
@@ -72,16 +79,3 @@ async def _dc_redirect(scope, send, status, location):
         (b"content-length", str(len(body)).encode("ascii")),
     ]
     await _dc_respond(scope, send, status, headers, body)
-
-
-class _DcRedirect:
-    """``redirect CODE "URL"`` with nothing to substitute."""
-
-    __slots__ = ("_location", "_status")
-
-    def __init__(self, status, location):
-        self._status = status
-        self._location = location
-
-    def __call__(self, scope, receive, send):
-        return _dc_redirect(scope, send, self._status, self._location)

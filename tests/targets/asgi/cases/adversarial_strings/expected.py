@@ -74,12 +74,16 @@ async def _dc_respond(scope, send, status, headers, body):
 
 
 class _DcStatus:
-    """A plain-text response with a fixed status (``status CODE``)."""
+    """A response of dispatchc's own, as nginx's ``return``: a plain-text
+    response with a fixed status (``status CODE``, and dispatchc's 400 and
+    404), or, given a ``location``, a redirect there (``redirect CODE
+    "URL"`` with nothing to substitute)."""
 
-    __slots__ = ("_body", "_headers", "_status")
+    __slots__ = ("_body", "_headers", "_location", "_status")
 
-    def __init__(self, status):
+    def __init__(self, status, location=None):
         self._status = int(status[:3])
+        self._location = location
         if self._status in (204, 304):
             self._body = b""
             self._headers = ()
@@ -91,7 +95,10 @@ class _DcStatus:
             )
 
     async def __call__(self, scope, receive, send):
-        await _dc_respond(scope, send, self._status, list(self._headers), self._body)
+        if self._location is not None:
+            await _dc_redirect(scope, send, self._status, self._location)
+        else:
+            await _dc_respond(scope, send, self._status, list(self._headers), self._body)
 
 
 _dc_not_found = _DcStatus("404 Not Found")
@@ -114,20 +121,6 @@ async def _dc_redirect(scope, send, status, location):
         (b"content-length", str(len(body)).encode("ascii")),
     ]
     await _dc_respond(scope, send, status, headers, body)
-
-
-class _DcRedirect:
-    """``redirect CODE "URL"`` with nothing to substitute."""
-
-    __slots__ = ("_location", "_status")
-
-    def __init__(self, status, location):
-        self._status = status
-        self._location = location
-
-    def __call__(self, scope, receive, send):
-        return _dc_redirect(scope, send, self._status, self._location)
-
 
 #: The ``(cache, key)`` pairs whose factory is running in this context (a
 #: request made from inside a factory inherits it, even through a thread).
@@ -959,8 +952,8 @@ def _dc_route_default__unicode(scope, receive, send, parts, host, k, base, path)
 _dc_table_default = _dc_table(
     ('default',),
     {
-        '/café': _DcRedirect(302, '/caf%C3%A9?x=%C3%A9'),  # /café -> redirect 302 "/caf%C3%A9?x=é"
-        '/tricky': _DcRedirect(302, "/'''#{}'"),  # /tricky -> redirect 302 "/'''#{{}}'"
+        '/café': _DcStatus('302 Found', '/caf%C3%A9?x=%C3%A9'),  # /café -> redirect 302 "/caf%C3%A9?x=é"
+        '/tricky': _DcStatus('302 Found', "/'''#{}'"),  # /tricky -> redirect 302 "/'''#{{}}'"
     },
     routes={
         '/{a}/{b}/{c}': _dc_route_default__a_b_c,

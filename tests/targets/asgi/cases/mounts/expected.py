@@ -11,6 +11,7 @@ import asyncio
 import gc
 import importlib
 import logging
+from urllib.parse import quote
 
 # -- run time (copied from dispatchc.targets.*.runtime) -----------------------
 
@@ -40,6 +41,18 @@ class _DcLazy:
         return target(*args)
 
 
+#: What a query string keeps as it is: everything a query may hold.
+_DC_QUERY_SAFE = "-._~!$&'()*+,;=:@/?%"
+
+
+def _dc_with_query(location, query):
+    """``location`` with the request's query appended: after ``&`` when it
+    has a ``?`` already, before its fragment when it has one."""
+    base, hash_mark, fragment = location.partition("#")
+    query = quote(query, safe=_DC_QUERY_SAFE, encoding="latin-1", errors="replace")
+    return base + ("&" if "?" in base else "?") + query + hash_mark + fragment
+
+
 async def _dc_respond(scope, send, status, headers, body):
     """Send a whole response (or denial) with ``status``, ``headers`` and ``body``."""
     kind = scope["type"]
@@ -61,12 +74,16 @@ async def _dc_respond(scope, send, status, headers, body):
 
 
 class _DcStatus:
-    """A plain-text response with a fixed status (``status CODE``)."""
+    """A response of dispatchc's own, as nginx's ``return``: a plain-text
+    response with a fixed status (``status CODE``, and dispatchc's 400 and
+    404), or, given a ``location``, a redirect there (``redirect CODE
+    "URL"`` with nothing to substitute)."""
 
-    __slots__ = ("_body", "_headers", "_status")
+    __slots__ = ("_body", "_headers", "_location", "_status")
 
-    def __init__(self, status):
+    def __init__(self, status, location=None):
         self._status = int(status[:3])
+        self._location = location
         if self._status in (204, 304):
             self._body = b""
             self._headers = ()
@@ -78,10 +95,27 @@ class _DcStatus:
             )
 
     async def __call__(self, scope, receive, send):
-        await _dc_respond(scope, send, self._status, list(self._headers), self._body)
+        if self._location is not None:
+            await _dc_redirect(scope, send, self._status, self._location)
+        else:
+            await _dc_respond(scope, send, self._status, list(self._headers), self._body)
 
 
 _dc_not_found = _DcStatus("404 Not Found")
+
+async def _dc_redirect(scope, send, status, location):
+    """A redirect to ``location``, with the request's query appended."""
+    query = scope.get("query_string")
+    if query:
+        location = _dc_with_query(location, query.decode("latin-1"))
+    body = ("Redirecting to " + location + "\n").encode("latin-1")
+    headers = [
+        (b"location", location.encode("latin-1")),
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode("ascii")),
+    ]
+    await _dc_respond(scope, send, status, headers, body)
+
 #: id(app) -> the ``state`` that app's lifespan startup filled.
 _dc_states = {}
 

@@ -51,12 +51,16 @@ def _dc_quote_path(path_info):
 
 
 class _DcStatus:
-    """A plain-text response with a fixed status (``status CODE``)."""
+    """A response of dispatchc's own, as nginx's ``return``: a plain-text
+    response with a fixed status (``status CODE``, and dispatchc's 400 and
+    404), or, given a ``location``, a redirect there (``redirect CODE
+    "URL"`` with nothing to substitute)."""
 
-    __slots__ = ("_body", "_headers", "_status")
+    __slots__ = ("_body", "_headers", "_location", "_status")
 
-    def __init__(self, status):
+    def __init__(self, status, location=None):
         self._status = status
+        self._location = location
         if status[:3] in ("204", "304"):
             self._body = b""
             self._headers = []
@@ -68,6 +72,8 @@ class _DcStatus:
             ]
 
     def __call__(self, environ, start_response):
+        if self._location is not None:
+            return _dc_redirect(environ, start_response, self._status, self._location)
         start_response(self._status, list(self._headers))
         if environ.get("REQUEST_METHOD") == "HEAD":
             return []
@@ -94,19 +100,6 @@ def _dc_redirect(environ, start_response, status, location):
     if environ.get("REQUEST_METHOD") == "HEAD":
         return []
     return [body]
-
-
-class _DcRedirect:
-    """``redirect CODE "URL"`` with nothing to substitute."""
-
-    __slots__ = ("_location", "_status")
-
-    def __init__(self, status, location):
-        self._status = status
-        self._location = location
-
-    def __call__(self, environ, start_response):
-        return _dc_redirect(environ, start_response, self._status, self._location)
 
 
 class _DcCache:
@@ -670,7 +663,7 @@ def _dc_route_default__braces(environ, start_response, parts, host, k):
 
 
 # /café -> redirect 302 "/caf%C3%A9?x=é"
-_dc_route_default__caf = (_DcRedirect('302 Found', '/caf%C3%A9?x=%C3%A9'), ('default /café',), '/cafÃ©', 6)
+_dc_route_default__caf = (_DcStatus('302 Found', '/caf%C3%A9?x=%C3%A9'), ('default /café',), '/cafÃ©', 6)
 
 
 # /inject -> mod:make("')", "__import__('os')", "#", "\\\"", "}}{")
@@ -703,7 +696,7 @@ def _dc_route_default__unicode(environ, start_response, parts, host, k):
 _dc_table_default = _dc_table(
     ('default',),
     {
-        '/tricky': _DcRedirect('302 Found', "/'''#{}'"),  # /tricky -> redirect 302 "/'''#{{}}'"
+        '/tricky': _DcStatus('302 Found', "/'''#{}'"),  # /tricky -> redirect 302 "/'''#{{}}'"
     },
     routes={
         '/{a}/{b}/{c}': _dc_route_default__a_b_c,

@@ -12,6 +12,7 @@ import importlib
 import ipaddress
 import threading
 from collections.abc import Mapping
+from urllib.parse import quote
 
 # -- run time (copied from dispatchc.targets.*.runtime) -----------------------
 
@@ -39,6 +40,18 @@ class _DcLazy:
         if target is None:
             target = self._target = _dc_load(self._module, self._attr)
         return target(*args)
+
+
+#: What a query string keeps as it is: everything a query may hold.
+_DC_QUERY_SAFE = "-._~!$&'()*+,;=:@/?%"
+
+
+def _dc_with_query(location, query):
+    """``location`` with the request's query appended: after ``&`` when it
+    has a ``?`` already, before its fragment when it has one."""
+    base, hash_mark, fragment = location.partition("#")
+    query = quote(query, safe=_DC_QUERY_SAFE, encoding="latin-1", errors="replace")
+    return base + ("&" if "?" in base else "?") + query + hash_mark + fragment
 
 
 _DC_HOST_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-_."
@@ -138,12 +151,16 @@ def _dc_lookup(host, port):
 
 
 class _DcStatus:
-    """A plain-text response with a fixed status (``status CODE``)."""
+    """A response of dispatchc's own, as nginx's ``return``: a plain-text
+    response with a fixed status (``status CODE``, and dispatchc's 400 and
+    404), or, given a ``location``, a redirect there (``redirect CODE
+    "URL"`` with nothing to substitute)."""
 
-    __slots__ = ("_body", "_headers", "_status")
+    __slots__ = ("_body", "_headers", "_location", "_status")
 
-    def __init__(self, status):
+    def __init__(self, status, location=None):
         self._status = status
+        self._location = location
         if status[:3] in ("204", "304"):
             self._body = b""
             self._headers = []
@@ -155,6 +172,8 @@ class _DcStatus:
             ]
 
     def __call__(self, environ, start_response):
+        if self._location is not None:
+            return _dc_redirect(environ, start_response, self._status, self._location)
         start_response(self._status, list(self._headers))
         if environ.get("REQUEST_METHOD") == "HEAD":
             return []
@@ -163,6 +182,25 @@ class _DcStatus:
 
 _dc_bad_request = _DcStatus("400 Bad Request")
 _dc_not_found = _DcStatus("404 Not Found")
+
+
+def _dc_redirect(environ, start_response, status, location):
+    """A redirect to ``location``, with the request's query appended."""
+    query = environ.get("QUERY_STRING")
+    if query:
+        location = _dc_with_query(location, query)
+    body = ("Redirecting to " + location + "\n").encode("latin-1")
+    start_response(
+        status,
+        [
+            ("Location", location),
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+        ],
+    )
+    if environ.get("REQUEST_METHOD") == "HEAD":
+        return []
+    return [body]
 
 
 class _DcCache:

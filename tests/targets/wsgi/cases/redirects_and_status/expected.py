@@ -137,12 +137,16 @@ def _dc_lookup(host, port):
 
 
 class _DcStatus:
-    """A plain-text response with a fixed status (``status CODE``)."""
+    """A response of dispatchc's own, as nginx's ``return``: a plain-text
+    response with a fixed status (``status CODE``, and dispatchc's 400 and
+    404), or, given a ``location``, a redirect there (``redirect CODE
+    "URL"`` with nothing to substitute)."""
 
-    __slots__ = ("_body", "_headers", "_status")
+    __slots__ = ("_body", "_headers", "_location", "_status")
 
-    def __init__(self, status):
+    def __init__(self, status, location=None):
         self._status = status
+        self._location = location
         if status[:3] in ("204", "304"):
             self._body = b""
             self._headers = []
@@ -154,6 +158,8 @@ class _DcStatus:
             ]
 
     def __call__(self, environ, start_response):
+        if self._location is not None:
+            return _dc_redirect(environ, start_response, self._status, self._location)
         start_response(self._status, list(self._headers))
         if environ.get("REQUEST_METHOD") == "HEAD":
             return []
