@@ -12,7 +12,7 @@ from pathlib import Path
 
 import lark
 import pytest
-from lark import Lark
+from lark import Lark, Tree
 from lark.exceptions import UnexpectedInput
 
 from dispatchc.front import grammar
@@ -74,3 +74,44 @@ def test_the_parser_the_command_uses_parses_as_the_grammar_does():
     for path in FILES:
         text = path.read_text(encoding="utf-8", errors="replace")
         assert _outcome(saved, text) == _outcome(built, text), path
+
+
+def _positions(tree: Tree) -> list[tuple[int, int, int, int]]:
+    return [
+        (t.meta.line, t.meta.column, t.meta.end_line, t.meta.end_column)
+        for t in tree.iter_subtrees()
+        if not t.meta.empty
+    ]
+
+
+def test_fmt_s_parser_is_the_saved_one_with_positions_and_comments():
+    """fmt loads the same tables with the options lark applies at loading
+    (positions on trees, comments handed to a callback), and its trees,
+    positions and comments are those of a parser built with those options."""
+    comments: list[str] = []
+    loading = {"propagate_positions": True, "lexer_callbacks": {"COMMENT": comments.append}}
+    loaded = saved_parser(grammar_text(), **loading)
+    if saved_key()[1] != lark.__version__:  # tables of another lark: fmt builds its parser
+        assert loaded is None
+        return
+    assert loaded is not None
+    built_comments: list[str] = []
+    built = Lark(
+        grammar_text(),
+        **OPTIONS,
+        propagate_positions=True,
+        lexer_callbacks={"COMMENT": built_comments.append},
+    )
+    seen = 0
+    for path in FILES:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        comments.clear()
+        built_comments.clear()
+        got, expected = _outcome(loaded, text), _outcome(built, text)
+        assert got == expected, path
+        assert comments == built_comments, path
+        seen += len(comments)
+        if isinstance(got, Tree) and isinstance(expected, Tree):
+            assert _positions(got) == _positions(expected), path
+            assert _positions(got), path
+    assert seen > 0  # the files have comments

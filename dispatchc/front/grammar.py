@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import lark
+import lark.exceptions
 from lark import Lark
 
 GRAMMAR_NAME = "disp.lark"
@@ -52,20 +53,33 @@ def write_tables(path: Path) -> None:
         Lark(text, **OPTIONS).save(f)
 
 
-def saved_parser(text: str) -> Lark | None:
+def saved_parser(text: str, **loading: Any) -> Lark | None:
     """The parser saved beside this module, when it was made from ``text``
-    with the options by the lark that is installed; else None."""
+    with the options by the lark that is installed; else None. ``loading``:
+    options lark applies when it loads a parser (``propagate_positions``,
+    ``lexer_callbacks``: how trees and tokens are handed over, not the
+    tables), through lark's own loader."""
     try:
         with resources.files("dispatchc.front").joinpath(TABLES_NAME).open("rb") as f:
             if f.readline().rstrip(b"\n") != tables_key(text):
                 return None
-            return Lark.load(f)
+            if not loading:
+                return Lark.load(f)
+            return Lark.__new__(Lark)._load(f, **loading)
     except OSError:  # no tables (sources copied without them)
         return None
+    except (AttributeError, TypeError, lark.exceptions.ConfigurationError):
+        return None  # a lark that loads otherwise: build it
+
+
+def parser_with(**loading: Any) -> Lark:
+    """The grammar's parser with ``loading`` options (see ``saved_parser``):
+    loaded from the saved tables, else built."""
+    text = grammar_text()
+    saved = saved_parser(text, **loading)
+    return saved if saved is not None else Lark(text, **OPTIONS, **loading)
 
 
 @functools.cache
 def parser() -> Lark:
-    text = grammar_text()
-    saved = saved_parser(text)
-    return saved if saved is not None else Lark(text, **OPTIONS)
+    return parser_with()

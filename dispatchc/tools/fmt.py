@@ -1,8 +1,9 @@
 """``dispatchc fmt``: rewrite a routing file in one canonical layout.
 
 ``fmt`` branches off the pipeline at the parse tree, because the IR has no
-comments: the file is parsed by a second Lark instance (the same grammar)
-that hands every ``COMMENT`` token to a callback, and the tree, the comments
+comments: the file is parsed by a second Lark instance (the same grammar,
+loaded from the same saved tables) that puts positions on trees and hands
+every ``COMMENT`` token to a callback, and the tree, the comments
 and the blank lines of the source are merged back in source order. Nothing
 is ever reordered, so a comment stays where it was written.
 
@@ -88,7 +89,7 @@ from lark import Lark, Token, Tree
 from ..diagnostics import printable_lines
 from ..errors import DispatchError
 from ..files import read_source, write_atomic
-from ..front.grammar import grammar_text
+from ..front.grammar import parser_with
 from ..front.parser import decode, parse
 from ..source import Source
 
@@ -104,13 +105,7 @@ _comments: list[Token] = []
 def _comment_parser() -> Lark:
     """The grammar's parser, handing comments (ignored by the grammar) to
     ``_comments`` as they are lexed."""
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        propagate_positions=True,
-        maybe_placeholders=True,
-        lexer_callbacks={"COMMENT": _comments.append},
-    )
+    return parser_with(propagate_positions=True, lexer_callbacks={"COMMENT": _comments.append})
 
 
 def _parse_with_comments(text: str) -> tuple[Tree, list[Token]]:
