@@ -128,30 +128,35 @@ class Driver:
         line = 1
         line_start = 0
         end = len(text)
-        while pos < end:
+        end_state = self.end_state
+        while True:
             state = state_stack[-1]
-            match, ignore, newline, retype = lexers[state]
-            m = match(text, pos)
-            if m is None:
-                return None
-            value = m.group()
-            type_ = m.lastgroup
-            column = pos - line_start + 1
-            start_line = line
-            start_pos = pos
-            if type_ in newline:
-                count = value.count("\n")
-                if count:
-                    line += count
-                    line_start = pos + value.rindex("\n") + 1
-            pos += len(value)
-            if type_ in ignore:
-                continue
-            if type_ in retype:
-                type_ = retype[type_].get(value, type_)
-            token = new_token(
-                type_, value, start_pos, start_line, column, line, pos - line_start + 1, pos
-            )
+            if pos < end:
+                match, ignore, newline, retype = lexers[state]
+                m = match(text, pos)
+                if m is None:
+                    return None
+                value = m.group()
+                type_ = m.lastgroup
+                column = pos - line_start + 1
+                start_line = line
+                start_pos = pos
+                if type_ in newline:
+                    count = value.count("\n")
+                    if count:
+                        line += count
+                        line_start = pos + value.rindex("\n") + 1
+                pos += len(value)
+                if type_ in ignore:
+                    continue
+                if type_ in retype:
+                    type_ = retype[type_].get(value, type_)
+                token = new_token(
+                    type_, value, start_pos, start_line, column, line, pos - line_start + 1, pos
+                )
+            else:  # the end of the text: reduce until the start rule is complete
+                type_ = "$END"
+                token = None
             # Reduce while the table says so, then shift.
             action = actions[state][type_]
             while action.__class__ is tuple:
@@ -165,25 +170,10 @@ class Driver:
                 push_value(build(children))
                 state = actions[state_stack[-1]][origin]
                 push_state(state)
+                if state == end_state and token is None:
+                    return value_stack[-1]
                 action = actions[state][type_]
+            if token is None:
+                return None  # a shift of the end: lark refuses it too
             push_state(action)
             push_value(token)
-        # The end of the text: reduce until the start rule is complete.
-        end_state = self.end_state
-        state = state_stack[-1]
-        while True:
-            action = actions[state]["$END"]
-            if action.__class__ is not tuple:
-                return None  # a shift of the end: lark refuses it too
-            size, build, origin = action
-            if size:
-                children = value_stack[-size:]
-                del state_stack[-size:]
-                del value_stack[-size:]
-            else:
-                children = []
-            push_value(build(children))
-            state = actions[state_stack[-1]][origin]
-            push_state(state)
-            if state == end_state:
-                return value_stack[-1]
