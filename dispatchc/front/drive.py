@@ -90,16 +90,23 @@ class Driver:
             }
         self.start_state = table.start_states[start]
         self.end_state = table.end_states[start]
-        made: dict[int, Lexing] = {}
+        # The contextual lexers, made when a state is first met (most files
+        # meet a third of them; making all costs 5 ms of every command).
+        self._basic = lexer.lexers
+        self._made: dict[int, Lexing] = {}  # by lark's lexer (states share them)
         self.lexers: dict[int, Lexing] = {}
-        for state, basic in lexer.lexers.items():
-            if id(basic) not in made:
-                made[id(basic)] = _lexing(basic)
-            self.lexers[state] = made[id(basic)]
-        if self.start_state not in self.lexers:
-            raise Unsupported("no lexer for the start state")
+        self.lexer(self.start_state)
         # lark's own constructor, without the keyword shim of Token()
         self.new_token = getattr(Token, "_future_new", Token)
+
+    def lexer(self, state: int) -> Lexing:
+        """The lexer of a parser state (Unsupported: one the loop cannot use)."""
+        basic = self._basic[state]
+        found = self._made.get(id(basic))
+        if found is None:
+            found = self._made[id(basic)] = _lexing(basic)
+        self.lexers[state] = found
+        return found
 
     @classmethod
     def of(cls, lark: Lark) -> Driver | None:
@@ -113,7 +120,7 @@ class Driver:
         (or where this loop would stray from lark: then lark decides)."""
         try:
             return self._parse(text)
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, Unsupported):
             return None
 
     def _parse(self, text: str) -> Tree | None:
@@ -132,7 +139,10 @@ class Driver:
         while True:
             state = state_stack[-1]
             if pos < end:
-                match, ignore, newline, retype = lexers[state]
+                try:
+                    match, ignore, newline, retype = lexers[state]
+                except KeyError:
+                    match, ignore, newline, retype = self.lexer(state)
                 m = match(text, pos)
                 if m is None:
                     return None
