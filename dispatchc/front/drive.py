@@ -56,6 +56,8 @@ def _lexing(lexer: BasicLexer) -> Lexing:
         retype[type_] = words
     if lexer.ignore_types & set(retype):
         raise Unsupported("a callback on an ignored terminal")
+    if retype and lexer.g_regex_flags:  # keywords re-typed by text, as written
+        raise Unsupported("keywords matched with flags")
     return mres[0].match, lexer.ignore_types, lexer.newline_types, retype
 
 
