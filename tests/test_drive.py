@@ -167,3 +167,13 @@ def test_parse_uses_the_loop_for_valid_files(monkeypatch: pytest.MonkeyPatch) ->
     text = "/ -> app:wsgi\n"
     tree = parser_module.parse(Source("r.disp", text, text.encode()))
     assert tree.data == "start"
+
+
+def test_a_parser_built_otherwise_is_left_to_lark() -> None:
+    """A lexer callback (fmt's parser hands comments to one) is not
+    something the loop reproduces: it declines, and lark parses."""
+    from dispatchc.front.grammar import parser_with
+
+    seen: list[Token] = []
+    assert Driver.of(parser_with(lexer_callbacks={"COMMENT": seen.append})) is None
+    assert Driver.of(parser_with(propagate_positions=True)) is not None
