@@ -15,7 +15,7 @@ a state whatever else the table holds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import overload
 
@@ -157,10 +157,10 @@ class LazyStates(Sequence[State]):
     def __len__(self) -> int:
         return len(self._made())
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[State]:
         return iter(self._made())
 
-    def __reversed__(self):  # type: ignore[no-untyped-def]
+    def __reversed__(self) -> Iterator[State]:
         return reversed(self._made())
 
 

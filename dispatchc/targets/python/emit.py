@@ -216,7 +216,7 @@ def row(route: RoutePlan, names: Names, dialect: Dialect) -> dict[str, Any]:
     redirect = None
     if isinstance(target, RedirectTarget):
         location = "".join(p.value for p in target.parts)
-        redirect = {"status": status_line(target.code), "code": target.code, "location": location}
+        redirect = {"status": status_line(target.code), "location": location}
     return {
         "comment": target_comment(route, dialect.with_wsgi),
         "app": route_app(route, names),
