@@ -47,6 +47,12 @@ def compile_text(text: str, name: str = "routes.disp") -> str:
     return compile_source(Path(name), raw, Path(name))
 
 
+def compile_asgi(text: str, name: str = "routes.disp") -> str:
+    """Routing text compiled with ``--target asgi``."""
+    raw = textwrap.dedent(text).encode("utf-8")
+    return compile_source(Path(name), raw, Path(name), target="asgi")
+
+
 def load_module(code: str, name: str | None = None) -> types.ModuleType:
     """Execute generated source as a fresh module (not left in sys.modules)."""
     name = name or f"_dispatchc_test_{next(_counter)}"

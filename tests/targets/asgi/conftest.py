@@ -10,7 +10,6 @@ import os
 import socket
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 import types
@@ -21,19 +20,12 @@ from typing import Any
 
 import pytest
 
-from dispatchc.compiler import compile_source
-
 from ...conftest import ROOT, load_module
+from ...helpers import compile_asgi
 
 #: Keys a recording app copies from the scope it is given.
 RECORDED = ("root_path", "path", "raw_path", "path_params", "dispatchc.route", "state")
 MISSING = object()
-
-
-def compile_asgi(text: str, name: str = "routes.disp") -> str:
-    """Routing text compiled with ``--target asgi``."""
-    raw = textwrap.dedent(text).encode("utf-8")
-    return compile_source(Path(name), raw, Path(name), target="asgi")
 
 
 def build_asgi(text: str) -> types.ModuleType:

@@ -44,10 +44,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from dispatchc.compiler import compile_source
 from dispatchc.errors import DispatchError
 
-from ...helpers import ROOT, SAMPLES, compile_text, unreachable
+from ...helpers import ROOT, SAMPLES, compile_asgi, compile_text, unreachable
 from ...strategies import (
     FAKE_MODULE,
     BlockSpec,
@@ -339,10 +338,7 @@ PYTHON_TARGETS = ("wsgi", "asgi")
 
 def build(text: str, target: str) -> str:
     """The module of ``target`` for routing text."""
-    if target == "wsgi":
-        return compile_text(text)
-    raw = text.encode("utf-8")
-    return compile_source(Path("routes.disp"), raw, Path("routes.py"), target=target)
+    return compile_asgi(text) if target == "asgi" else compile_text(text)
 
 
 @pytest.mark.parametrize("target", PYTHON_TARGETS)
